@@ -1,0 +1,52 @@
+"""Uncoded baseline: worker i computes partition i and the server waits for everyone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gcsim.codes._validate import check_basic, check_options, require_m1
+from gcsim.codes.base import GradientCode
+from gcsim.errors import InfeasibleParametersError
+
+
+class UncodedCode(GradientCode):
+    """d = 1, B = I: the gradient is the plain sum of all n messages (s must be 0)."""
+
+    name = "uncoded"
+    summary = "no redundancy: worker i computes partition i; waits for all n workers"
+    constraints = "s = 0, m = 1, any n >= 1"
+
+    def __init__(self, n: int, *, cache_size: int = 1024) -> None:
+        super().__init__(
+            n=n, k=n, s=0, m=1,
+            supports=[[i] for i in range(n)],
+            coefficients=[[[1.0]] for _ in range(n)],
+            exact=True, cache_size=cache_size,
+        )
+
+    @classmethod
+    def build(cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any) -> UncodedCode:
+        n, s, m = check_basic(cls.name, n, s, m)
+        require_m1(cls.name, m)
+        if s != 0:
+            raise InfeasibleParametersError(
+                f"uncoded tolerates no stragglers: it needs s=0; got s={s} "
+                "(use 'ignore-stragglers' to drop the slowest s, or a gradient code)"
+            )
+        check_options(cls.name, options, ["cache_size"])
+        return cls(n, **options)
+
+    def _is_decodable(self, R: tuple[int, ...]) -> bool:
+        return len(R) == self.n
+
+    def _not_decodable_reason(self, R: tuple[int, ...]) -> str:
+        missing = sorted(set(range(self.n)) - set(R))
+        return f"uncoded needs every worker; missing {missing[:10]}{'...' if len(missing) > 10 else ''}"
+
+    def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str]:
+        return np.ones((1, self.n)), 1.0, "structured: plain sum"
+
+    def _encode(self, blocks: np.ndarray) -> np.ndarray:
+        return blocks[:, 0, :].copy()
