@@ -64,7 +64,6 @@ def as_generator(rng: SeedLike, *, default_seed: int = 0) -> np.random.Generator
         return np.random.default_rng(rng)
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
         raise InvalidInputError(
-            f"rng must be a numpy Generator, a SeedSequence or a non-negative int seed; "
-            f"got {rng!r}"
+            f"rng must be a numpy Generator, a SeedSequence or a non-negative int seed; got {rng!r}"
         )
     return np.random.default_rng(int(rng))

@@ -54,8 +54,9 @@ def list_codes() -> list[str]:
     return list(CODES)
 
 
-def make_code(name: str, *, n: int, s: int, m: int = 1, rng: Any = None,
-              **options: Any) -> GradientCode:
+def make_code(
+    name: str, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
+) -> GradientCode:
     """Build a gradient code by registry name.
 
     Parameters

@@ -144,7 +144,10 @@ class GradientCode:
         self._field = field
         dtype = np.complex128 if field == "complex" else np.float64
         sup = [np.asarray(x, dtype=np.int64) for x in supports]
-        coef = [np.asarray(c, dtype=dtype).reshape(len(x), m) for x, c in zip(sup, coefficients)]
+        coef = [
+            np.asarray(c, dtype=dtype).reshape(len(x), m)
+            for x, c in zip(sup, coefficients, strict=True)
+        ]
         if len(sup) != n or len(coef) != n:
             raise AssertionError("internal: one support and one coefficient block per worker")
         self._supports = tuple(_readonly(x) for x in sup)
@@ -157,7 +160,7 @@ class GradientCode:
         width = max((len(c) for c in self._wcols), default=0)
         cols = np.zeros((n, width), dtype=np.int64)
         vals = np.zeros((n, width), dtype=dtype)
-        for i, (c, v) in enumerate(zip(self._wcols, self._wvals)):
+        for i, (c, v) in enumerate(zip(self._wcols, self._wvals, strict=True)):
             cols[i, : len(c)] = c
             vals[i, : len(v)] = v
         self._pcols, self._pvals = cols, vals
@@ -248,9 +251,9 @@ class GradientCode:
         )
 
     # ------------------------------------------------------------------ sizes
-    def message_length(self, l: int) -> int:  # noqa: E741
+    def message_length(self, l: int) -> int:
         """Number of reals in one worker's message for gradients of length ``l``."""
-        l = _check_length(l)  # noqa: E741
+        l = _check_length(l)
         if self._field == "complex":
             return 2 * math.ceil(l / 2)
         return math.ceil(l / self._m)
@@ -303,7 +306,7 @@ class GradientCode:
 
     def _encode(self, blocks: np.ndarray) -> np.ndarray:
         """blocks: (k, m, q) in the field dtype -> messages (n, q)."""
-        k, m, q = blocks.shape
+        q = blocks.shape[2]
         out = np.empty((self._n, q), dtype=blocks.dtype)
         for i in range(self._n):
             out[i] = self._encode_worker(i, blocks[self._supports[i]])
@@ -364,7 +367,7 @@ class GradientCode:
         self,
         responders: Iterable[int],
         messages: ArrayLike,
-        l: int,  # noqa: E741
+        l: int,
         *,
         check: bool = True,
         method: str = "auto",
@@ -391,7 +394,7 @@ class GradientCode:
             The gradient sum (for inexact codes, the code's estimate of it), in the
             messages' dtype (float32 or float64).
         """
-        l = _check_length(l)  # noqa: E741
+        l = _check_length(l)
         R, order = self._check_responders(responders, return_order=True)
         msgs = _as_float(messages, "messages")
         ml = self.message_length(l)
@@ -546,14 +549,15 @@ class GradientCode:
         if isinstance(responders, (str, bytes)):
             raise InvalidInputError(f"responders must be worker ids; got {responders!r}")
         try:
-            arr = np.asarray(list(responders) if not isinstance(responders, np.ndarray)
-                             else responders)
+            arr = np.asarray(
+                list(responders) if not isinstance(responders, np.ndarray) else responders
+            )
         except TypeError:
             raise InvalidInputError(
                 f"responders must be an iterable of worker ids; got {responders!r}"
             ) from None
         if arr.size == 0:
-            return (), (None if not return_order else None)
+            return (), None
         if arr.ndim != 1:
             raise InvalidInputError(f"responders must be 1-D; got shape {arr.shape}")
         if arr.dtype.kind not in "iu":
@@ -570,7 +574,9 @@ class GradientCode:
         srt = arr[order]
         dup = srt[1:][srt[1:] == srt[:-1]]
         if dup.size:
-            raise InvalidInputError(f"duplicate worker ids in responders: {sorted(set(dup.tolist()))}")
+            raise InvalidInputError(
+                f"duplicate worker ids in responders: {sorted(set(dup.tolist()))}"
+            )
         identity = bool(np.all(order == np.arange(len(order))))
         return tuple(int(x) for x in srt), (None if identity else order)
 
@@ -584,7 +590,7 @@ class GradientCode:
 
     def _to_blocks(self, P: np.ndarray) -> np.ndarray:
         """(rows, l) real -> (rows, m, q) in the field dtype (zero padded)."""
-        rows, l = P.shape  # noqa: E741
+        rows, l = P.shape
         if self._field == "complex":
             q = math.ceil(l / 2)
             cdt = np.complex64 if P.dtype == np.float32 else np.complex128
@@ -613,7 +619,7 @@ class GradientCode:
             return msgs[:, :q] + 1j * msgs[:, q:]
         return msgs
 
-    def _blocks_to_gradient(self, blocks: np.ndarray, l: int, dtype: np.dtype) -> np.ndarray:  # noqa: E741
+    def _blocks_to_gradient(self, blocks: np.ndarray, l: int, dtype: np.dtype) -> np.ndarray:
         if self._field == "complex":
             b = blocks[0]
             g = np.concatenate([b.real, b.imag])
@@ -627,7 +633,7 @@ def _short(v: Any) -> bool:
     return isinstance(v, (int, float, str, bool)) or v is None
 
 
-def _check_length(l: Any) -> int:  # noqa: E741
+def _check_length(l: Any) -> int:
     if isinstance(l, (bool, np.bool_)) or not isinstance(l, (int, np.integer)) or l < 1:
         raise InvalidInputError(f"gradient length l must be a positive integer; got {l!r}")
     return int(l)
@@ -644,4 +650,6 @@ def _as_float(x: ArrayLike, what: str) -> np.ndarray:
         return arr.astype(np.float64)
     if arr.dtype.kind == "f":
         return arr.astype(np.float64)
-    raise InvalidInputError(f"{what} must be a real float array (float32 or float64); got dtype {arr.dtype}")
+    raise InvalidInputError(
+        f"{what} must be a real float array (float32 or float64); got dtype {arr.dtype}"
+    )

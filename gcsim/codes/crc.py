@@ -49,16 +49,33 @@ class CyclicRepetitionCode(GradientCode):
     summary = "Tandon et al. cyclic repetition, random construction (seeded)"
     constraints = "m = 1, 0 <= s < n"
 
-    def __init__(self, n: int, s: int, B: np.ndarray, *, cache_size: int = 1024,
-                 params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        s: int,
+        B: np.ndarray,
+        *,
+        cache_size: int = 1024,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         supports = [sorted((i + t) % n for t in range(s + 1)) for i in range(n)]
         coefs = [B[i, sup][:, None] for i, sup in enumerate(supports)]
-        super().__init__(n=n, k=n, s=s, m=1, supports=supports, coefficients=coefs,
-                         exact=True, cache_size=cache_size, params=params)
+        super().__init__(
+            n=n,
+            k=n,
+            s=s,
+            m=1,
+            supports=supports,
+            coefficients=coefs,
+            exact=True,
+            cache_size=cache_size,
+            params=params,
+        )
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int, rng: Any = None,
-              **options: Any) -> CyclicRepetitionCode:
+    def build(
+        cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any
+    ) -> CyclicRepetitionCode:
         n, s, m = check_basic(cls.name, n, s, m)
         require_m1(cls.name, m)
         require_s_below_n(cls.name, n, s)

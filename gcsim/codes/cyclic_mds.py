@@ -8,7 +8,7 @@ i: support ``{i, ..., i+s} mod n``, load d = s+1.
 * When n-s is odd, the frequency run is ``{-t..t}`` (t = (n-s-1)/2), closed under
   conjugation, and the generator polynomial has real coefficients: a *real* cyclic MDS
   code, real messages, real arithmetic.
-* When n-s is even no real cyclic MDS code contains 1; the run ``{0..n-s-1}`` gives a
+* When n-s is even no real cyclic MDS code contains 1; the run ``{-t..t+1}`` gives a
   complex code over the roots of unity.  The real gradient is then packed into a complex
   vector of half the length, so a message is still l reals and the decoded result is real.
 """
@@ -25,11 +25,12 @@ from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 
 def _frequencies(n: int, s: int, field: str) -> np.ndarray:
+    # a run of L = n - s consecutive frequencies centred on 0: it contains 0 (so the code
+    # holds the all-ones vector) and keeps the zeros of the generator polynomial far from
+    # 1, which keeps the decoding coefficients small (|g(1)| large).
     L = n - s
-    if field == "real":
-        t = (L - 1) // 2
-        return np.arange(-t, t + 1)
-    return np.arange(L)
+    t = (L - 1) // 2
+    return np.arange(-t, L - t)
 
 
 class CyclicMDSCode(GradientCode):
@@ -45,7 +46,7 @@ class CyclicMDSCode(GradientCode):
         alpha = np.exp(2j * np.pi / n)
         nz = _frequencies(n, s, field)
         zeros = np.setdiff1d(np.arange(n), np.mod(nz, n))
-        g = np.poly(alpha ** zeros)[::-1] if len(zeros) else np.ones(1, dtype=complex)
+        g = np.poly(alpha**zeros)[::-1] if len(zeros) else np.ones(1, dtype=complex)
         g = g / g[0]  # ascending coefficients, degree s, normalised to g_0 = 1
         if field == "real":
             g = g.real
@@ -58,9 +59,18 @@ class CyclicMDSCode(GradientCode):
             order = np.argsort(cols)
             supports.append(np.asarray(cols)[order])
             coefs.append(np.asarray(g)[order][:, None])
-        super().__init__(n=n, k=n, s=s, m=1, supports=supports, coefficients=coefs,
-                         exact=True, field="complex" if field == "complex" else "real",
-                         cache_size=cache_size, params={"field": field})
+        super().__init__(
+            n=n,
+            k=n,
+            s=s,
+            m=1,
+            supports=supports,
+            coefficients=coefs,
+            exact=True,
+            field="complex" if field == "complex" else "real",
+            cache_size=cache_size,
+            params={"field": field},
+        )
 
     @classmethod
     def build(cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any) -> CyclicMDSCode:

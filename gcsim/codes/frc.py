@@ -34,13 +34,22 @@ class FractionalRepetitionCode(GradientCode):
         r = s + 1
         supports = [list(range((i // r) * r, (i // r) * r + r)) for i in range(n)]
         coefs = [np.ones((r, 1)) for _ in range(n)]
-        super().__init__(n=n, k=n, s=s, m=1, supports=supports, coefficients=coefs,
-                         exact=True, cache_size=cache_size)
+        super().__init__(
+            n=n,
+            k=n,
+            s=s,
+            m=1,
+            supports=supports,
+            coefficients=coefs,
+            exact=True,
+            cache_size=cache_size,
+        )
         self._r = r
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int, rng: Any = None,
-              **options: Any) -> FractionalRepetitionCode:
+    def build(
+        cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any
+    ) -> FractionalRepetitionCode:
         n, s, m = check_basic(cls.name, n, s, m)
         require_m1(cls.name, m)
         require_s_below_n(cls.name, n, s)
@@ -63,8 +72,9 @@ class FractionalRepetitionCode(GradientCode):
     def _not_decodable_reason(self, R: tuple[int, ...]) -> str:
         have = {i // self._r for i in R}
         lost = [g for g in range(self.n // self._r) if g not in have]
-        spans = ", ".join(f"{g} (workers {g * self._r}..{g * self._r + self._r - 1})"
-                          for g in lost[:5])
+        spans = ", ".join(
+            f"{g} (workers {g * self._r}..{g * self._r + self._r - 1})" for g in lost[:5]
+        )
         return f"frc: replica group(s) with no responder: {spans}{'...' if len(lost) > 5 else ''}"
 
     def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str]:

@@ -66,13 +66,12 @@ def _subsets(d: int, size: int, limit: int, rng: np.random.Generator | None) -> 
                 f"exceeds the limit of {MAX_SUBSETS}; use a shorter code"
             )
         return np.array(list(itertools.combinations(range(d), size)), dtype=np.int64)
-    return np.sort(
-        np.array([rng.choice(d, size, replace=False) for _ in range(limit)]), axis=1
-    )
+    return np.sort(np.array([rng.choice(d, size, replace=False) for _ in range(limit)]), axis=1)
 
 
-def worst_condition(gen: np.ndarray, *, limit: int = 2000,
-                    rng: np.random.Generator | None = None) -> float:
+def worst_condition(
+    gen: np.ndarray, *, limit: int = 2000, rng: np.random.Generator | None = None
+) -> float:
     """Worst 2-norm condition number over the m-column submatrices (all, or ``limit``
     random ones when there are more than ``limit``)."""
     m, d = gen.shape

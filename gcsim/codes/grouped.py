@@ -55,9 +55,11 @@ class GroupedCode(GradientCode):
 
     name = "grouped"
     summary = "any [d, m, d_min] linear code -> load d, comm l/m, tolerance d_min-1"
-    constraints = ("m >= 1, n >= d; MDS families (gaussian, vandermonde, chebyshev) give "
-                   "d = s+m; repetition: m = 1; parity: s = 1; hamming: s = 2, m = 4; "
-                   "fixed generators need d | n")
+    constraints = (
+        "m >= 1, n >= d; MDS families (gaussian, vandermonde, chebyshev) give "
+        "d = s+m; repetition: m = 1; parity: s = 1; hamming: s = 2, m = 4; "
+        "fixed generators need d | n"
+    )
 
     def __init__(
         self,
@@ -79,23 +81,34 @@ class GroupedCode(GradientCode):
         self._sizes = np.asarray(sizes, dtype=np.int64)
         self._starts = np.concatenate([[0], np.cumsum(self._sizes)[:-1]]).astype(np.int64)
         # families that are MDS by construction skip the subset check (C(d, m) can be huge)
-        self._tol = {size: (size - m if known_mds else gens.real_tolerance(g))
-                     for size, g in self._gens.items()}
+        self._tol = {
+            size: (size - m if known_mds else gens.real_tolerance(g))
+            for size, g in self._gens.items()
+        }
         self._mds = {size: self._tol[size] == size - m for size in self._gens}
         self._select = select
-        G = len(sizes)
-        self._group_of = np.repeat(np.arange(G), self._sizes)
+        n_groups = len(sizes)
+        self._group_of = np.repeat(np.arange(n_groups), self._sizes)
         s = min(self._tol[int(sz)] for sz in self._sizes)
         supports, coefs = [], []
-        for g in range(G):
-            size, start = int(self._sizes[g]), int(self._starts[g])
+        for gi in range(n_groups):
+            size, start = int(self._sizes[gi]), int(self._starts[gi])
             part = np.arange(start, start + size)
             Gen = self._gens[size]
             for p in range(size):
                 supports.append(part)
                 coefs.append(np.tile(Gen[:, p], (size, 1)))
-        super().__init__(n=n, k=n, s=s, m=m, supports=supports, coefficients=coefs,
-                         exact=True, cache_size=cache_size, params=params)
+        super().__init__(
+            n=n,
+            k=n,
+            s=s,
+            m=m,
+            supports=supports,
+            coefficients=coefs,
+            exact=True,
+            cache_size=cache_size,
+            params=params,
+        )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -105,8 +118,10 @@ class GroupedCode(GradientCode):
         generator = options.pop("generator", "gaussian")
         draws = check_int("draws", options.pop("draws", 1), minimum=1, scheme=cls.name)
         select = options.pop("select", "first")
-        params: dict[str, Any] = {"generator": generator if isinstance(generator, str)
-                                  else "custom", "requested_s": s}
+        params: dict[str, Any] = {
+            "generator": generator if isinstance(generator, str) else "custom",
+            "requested_s": s,
+        }
         if isinstance(generator, str):
             if generator not in FAMILIES:
                 import difflib
@@ -128,17 +143,18 @@ class GroupedCode(GradientCode):
                 if n < d:
                     raise InfeasibleParametersError(
                         f"grouped needs n >= d = s+m; got n={n}, s={s}, m={m} "
-                        f"(feasible s at this n and m: 0..{n - m})" if n >= m else
-                        f"grouped needs n >= d = s+m; got n={n}, s={s}, m={m} "
-                        f"(m must be <= n)"
+                        f"(feasible s at this n and m: 0..{n - m})"
+                        if n >= m
+                        else f"grouped needs n >= d = s+m; got n={n}, s={s}, m={m} (m must be <= n)"
                     )
                 sizes = group_sizes(n, d)
                 generators = {}
                 for size in sorted(set(sizes)):
                     generators[size] = cls._family(generator, m, size, gen_rng, draws)
                 params["draws"] = draws
-                return cls(n, sizes, generators, select=select, known_mds=True, params=params,
-                           **options)
+                return cls(
+                    n, sizes, generators, select=select, known_mds=True, params=params, **options
+                )
             if generator == "parity":
                 if s != 1:
                     raise InfeasibleParametersError(
@@ -149,8 +165,12 @@ class GroupedCode(GradientCode):
                 Gen = gens.HAMMING_7_4
             return cls._fixed(n, s, m, Gen, select, params, options)
         Gen = np.asarray(generator, dtype=float)
-        if Gen.ndim != 2 or Gen.shape[0] < 1 or Gen.shape[1] < Gen.shape[0] or \
-                not np.all(np.isfinite(Gen)):
+        if (
+            Gen.ndim != 2
+            or Gen.shape[0] < 1
+            or Gen.shape[1] < Gen.shape[0]
+            or not np.all(np.isfinite(Gen))
+        ):
             raise InvalidInputError(
                 "grouped: a custom generator must be a finite 2-D array of shape (m, d) "
                 f"with m <= d; got shape {Gen.shape}"
@@ -158,8 +178,16 @@ class GroupedCode(GradientCode):
         return cls._fixed(n, s, m, Gen, select, params, options)
 
     @classmethod
-    def _fixed(cls, n: int, s: int, m: int, Gen: np.ndarray, select: str,
-               params: dict[str, Any], options: dict[str, Any]) -> GroupedCode:
+    def _fixed(
+        cls,
+        n: int,
+        s: int,
+        m: int,
+        Gen: np.ndarray,
+        select: str,
+        params: dict[str, Any],
+        options: dict[str, Any],
+    ) -> GroupedCode:
         gm, d = Gen.shape
         tol = gens.real_tolerance(Gen)
         label = params["generator"]
@@ -224,8 +252,12 @@ class GroupedCode(GradientCode):
         if np.all(self._sizes == self._sizes[0]):
             G, size = len(self._sizes), int(self._sizes[0])
             return blocks.reshape(G, size, *blocks.shape[1:]).sum(axis=1)
-        return np.stack([blocks[st:st + sz].sum(axis=0)
-                         for st, sz in zip(self._starts, self._sizes)])
+        return np.stack(
+            [
+                blocks[st : st + sz].sum(axis=0)
+                for st, sz in zip(self._starts, self._sizes, strict=True)
+            ]
+        )
 
     def _encode(self, blocks: np.ndarray) -> np.ndarray:
         S = self._group_sums(blocks)  # (G, m, q)
@@ -260,8 +292,10 @@ class GroupedCode(GradientCode):
             return False
         if all(self._mds.values()):
             return True
-        return all(self._group_rank(arr[grp == g] - self._starts[g], int(self._sizes[g]))
-                   == self.m for g in range(len(self._sizes)))
+        return all(
+            self._group_rank(arr[grp == g] - self._starts[g], int(self._sizes[g])) == self.m
+            for g in range(len(self._sizes))
+        )
 
     def _group_rank(self, local: np.ndarray, size: int) -> int:
         return int(np.linalg.matrix_rank(self._gens[size][:, local]))
@@ -275,8 +309,10 @@ class GroupedCode(GradientCode):
             rank = self._group_rank(local, size) if len(local) else 0
             if rank < self.m:
                 st = int(self._starts[g])
-                bad.append(f"group {g} (workers {st}..{st + size - 1}) has {len(local)} "
-                           f"responder(s) of rank {rank}; needs rank m={self.m}")
+                bad.append(
+                    f"group {g} (workers {st}..{st + size - 1}) has {len(local)} "
+                    f"responder(s) of rank {rank}; needs rank m={self.m}"
+                )
         more = f" and {len(bad) - 3} more group(s)" if len(bad) > 3 else ""
         return "grouped: " + "; ".join(bad[:3]) + more
 
@@ -326,6 +362,9 @@ class GroupedCode(GradientCode):
                     Ag = np.linalg.pinv(Mg.T)
                 worst = max(worst, float(np.linalg.cond(Mg)))
                 A[:, pos] = Ag
-        how = ("structured: one m x m inverse per group" if self._select == "first"
-               else "structured: least squares per group")
+        how = (
+            "structured: one m x m inverse per group"
+            if self._select == "first"
+            else "structured: least squares per group"
+        )
         return A, worst, how

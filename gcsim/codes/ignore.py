@@ -26,15 +26,20 @@ class IgnoreStragglersCode(GradientCode):
 
     def __init__(self, n: int, s: int, *, cache_size: int = 1024) -> None:
         super().__init__(
-            n=n, k=n, s=s, m=1,
+            n=n,
+            k=n,
+            s=s,
+            m=1,
             supports=[[i] for i in range(n)],
             coefficients=[[[1.0]] for _ in range(n)],
-            exact=False, cache_size=cache_size,
+            exact=False,
+            cache_size=cache_size,
         )
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int, rng: Any = None,
-              **options: Any) -> IgnoreStragglersCode:
+    def build(
+        cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any
+    ) -> IgnoreStragglersCode:
         n, s, m = check_basic(cls.name, n, s, m)
         require_m1(cls.name, m)
         require_s_below_n(cls.name, n, s)
@@ -45,12 +50,10 @@ class IgnoreStragglersCode(GradientCode):
         return len(R) >= self.n - self.s
 
     def _not_decodable_reason(self, R: tuple[int, ...]) -> str:
-        return (f"ignore-stragglers needs at least n-s = {self.n - self.s} responders; "
-                f"got {len(R)}")
+        return f"ignore-stragglers needs at least n-s = {self.n - self.s} responders; got {len(R)}"
 
     def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str]:
-        return (np.full((1, len(R)), self.n / len(R)), 1.0,
-                "structured: rescaled partial sum")
+        return (np.full((1, len(R)), self.n / len(R)), 1.0, "structured: rescaled partial sum")
 
     def _encode(self, blocks: np.ndarray) -> np.ndarray:
         return blocks[:, 0, :].copy()

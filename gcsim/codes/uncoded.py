@@ -20,10 +20,14 @@ class UncodedCode(GradientCode):
 
     def __init__(self, n: int, *, cache_size: int = 1024) -> None:
         super().__init__(
-            n=n, k=n, s=0, m=1,
+            n=n,
+            k=n,
+            s=0,
+            m=1,
             supports=[[i] for i in range(n)],
             coefficients=[[[1.0]] for _ in range(n)],
-            exact=True, cache_size=cache_size,
+            exact=True,
+            cache_size=cache_size,
         )
 
     @classmethod
@@ -43,7 +47,8 @@ class UncodedCode(GradientCode):
 
     def _not_decodable_reason(self, R: tuple[int, ...]) -> str:
         missing = sorted(set(range(self.n)) - set(R))
-        return f"uncoded needs every worker; missing {missing[:10]}{'...' if len(missing) > 10 else ''}"
+        more = "..." if len(missing) > 10 else ""
+        return f"uncoded needs every worker; missing {missing[:10]}{more}"
 
     def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str]:
         return np.ones((1, self.n)), 1.0, "structured: plain sum"

@@ -32,10 +32,10 @@ def evaluation_points(n: int, kind: Any = "paper") -> np.ndarray:
     if isinstance(kind, str):
         if kind == "paper":
             half = [1.0 + i / 2 for i in range(n // 2)]
-            pts = [0.0] if n % 2 else []
+            paper: list[float] = [0.0] if n % 2 else []
             for h in half:
-                pts += [h, -h]
-            return np.asarray(pts)
+                paper += [h, -h]
+            return np.asarray(paper)
         if kind == "chebyshev":
             return np.cos((2 * np.arange(n) + 1) * np.pi / (2 * n))
         if kind == "equispaced":
@@ -69,8 +69,11 @@ def ye_abbe_coefficients(theta: np.ndarray, s: int, m: int) -> np.ndarray:
         p1c = np.poly(theta[non_holders])[::-1] if non_holders else np.ones(1)  # ascending
         holders = [(j - t) % n for t in range(d)]  # worker w = j - t holds j at offset t
         th = theta[holders]
-        v1 = np.prod(th[:, None] - theta[non_holders][None, :], axis=1) if non_holders \
+        v1 = (
+            np.prod(th[:, None] - theta[non_holders][None, :], axis=1)
+            if non_holders
             else np.ones(len(holders))
+        )
         vals = v1.copy()
         coeff = np.zeros(n - s)
         coeff[: len(p1c)] = p1c
@@ -94,8 +97,9 @@ class YeAbbeCode(GradientCode):
     summary = "Ye-Abbe polynomial code: d = s+m, Vandermonde decode (unstable for large n)"
     constraints = "m >= 1, s >= 0, n >= s+m"
 
-    def __init__(self, n: int, s: int, m: int, points: Any = "paper", *,
-                 cache_size: int = 1024) -> None:
+    def __init__(
+        self, n: int, s: int, m: int, points: Any = "paper", *, cache_size: int = 1024
+    ) -> None:
         theta = evaluation_points(n, points)
         d = s + m
         E = ye_abbe_coefficients(theta, s, m)
@@ -105,9 +109,17 @@ class YeAbbeCode(GradientCode):
             order = np.argsort(cols)
             supports.append(cols[order])
             coefs.append(E[w][order])
-        super().__init__(n=n, k=n, s=s, m=m, supports=supports, coefficients=coefs,
-                         exact=True, cache_size=cache_size,
-                         params={"points": points if isinstance(points, str) else "custom"})
+        super().__init__(
+            n=n,
+            k=n,
+            s=s,
+            m=m,
+            supports=supports,
+            coefficients=coefs,
+            exact=True,
+            cache_size=cache_size,
+            params={"points": points if isinstance(points, str) else "custom"},
+        )
         self._theta = theta
         self._theta.flags.writeable = False
 
@@ -123,8 +135,8 @@ class YeAbbeCode(GradientCode):
             raise InfeasibleParametersError(
                 f"ye-abbe needs n >= d = s+m; got n={n}, s={s}, m={m} "
                 f"(feasible: s <= {max(n - m, 0)} at m={m}, or m <= {max(n - s, 0)} at s={s})"
-                if n - m >= 0 or n - s >= 1 else
-                f"ye-abbe needs n >= d = s+m; got n={n}, s={s}, m={m}"
+                if n - m >= 0 or n - s >= 1
+                else f"ye-abbe needs n >= d = s+m; got n={n}, s={s}, m={m}"
             )
         check_options(cls.name, options, ["cache_size", "points"])
         return cls(n, s, m, **options)
@@ -135,8 +147,10 @@ class YeAbbeCode(GradientCode):
         return len(R) >= self.n - self.s
 
     def _not_decodable_reason(self, R: tuple[int, ...]) -> str:
-        return (f"ye-abbe needs n-s = {self.n - self.s} responders to interpolate a "
-                f"degree-{self.n - self.s - 1} polynomial; got {len(R)}")
+        return (
+            f"ye-abbe needs n-s = {self.n - self.s} responders to interpolate a "
+            f"degree-{self.n - self.s - 1} polynomial; got {len(R)}"
+        )
 
     def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str]:
         L = self.n - self.s

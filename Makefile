@@ -1,0 +1,34 @@
+# gcsim: every target creates its own virtual environment from the project's files.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## demo: the main job: decodability-and-stability report of every scheme
+demo: $(STAMP)
+	$(VENV)/bin/gcsim report --out results/report.md
+
+## test: the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## lint: ruff (lint + format check) and mypy on gcsim/
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gcsim tests benchmarks
+	$(VENV)/bin/ruff format --check gcsim tests benchmarks
+	$(VENV)/bin/mypy
+
+## bench: kernel benchmarks (writes benchmarks/results/*.json and *.md)
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""Representative configurations of every registered scheme for the contract suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# (scheme, n, s, m, options): every registry name appears; grouped with every generator,
+# unequal groups, and configurations small enough for exhaustive straggler enumeration
+# plus a few large enough to be sampled.
+CASES: list[tuple[str, int, int, int, dict[str, Any]]] = [
+    ("uncoded", 7, 0, 1, {}),
+    ("ignore-stragglers", 9, 3, 1, {}),
+    ("frc", 12, 2, 1, {}),
+    ("frc", 9, 0, 1, {}),
+    ("crc", 11, 3, 1, {}),
+    ("crc", 6, 5, 1, {}),
+    ("cyclic-mds", 10, 3, 1, {}),  # n-s odd: real code
+    ("cyclic-mds", 10, 2, 1, {}),  # n-s even: complex code, packed
+    ("cyclic-mds", 30, 4, 1, {}),  # sampled
+    ("ye-abbe", 8, 2, 2, {}),
+    ("ye-abbe", 9, 1, 3, {"points": "chebyshev"}),
+    ("ye-abbe", 6, 0, 3, {}),
+    ("ye-abbe", 7, 3, 1, {"points": "equispaced"}),
+    ("grouped", 12, 2, 2, {}),
+    ("grouped", 14, 2, 2, {}),  # d = 4 does not divide 14: groups of 5, 5, 4
+    ("grouped", 60, 3, 2, {"draws": 3}),  # sampled
+    ("grouped", 12, 2, 2, {"generator": "vandermonde"}),
+    ("grouped", 15, 3, 2, {"generator": "chebyshev"}),
+    ("grouped", 10, 2, 1, {"generator": "repetition"}),
+    ("grouped", 12, 1, 3, {"generator": "parity"}),
+    ("grouped", 14, 2, 4, {"generator": "hamming"}),
+    (
+        "grouped",
+        10,
+        1,
+        2,
+        {"generator": np.array([[1.0, 0.0, 1.0, 2.0, 0.0], [0.0, 1.0, 1.0, 0.0, 0.0]])},
+    ),
+]
+
+
+def case_id(case: tuple[str, int, int, int, dict[str, Any]]) -> str:
+    name, n, s, m, opts = case
+    extra = ",".join(f"{k}={v if isinstance(v, (str, int)) else 'custom'}" for k, v in opts.items())
+    return f"{name}-n{n}-s{s}-m{m}" + (f"-{extra}" if extra else "")

@@ -1,0 +1,107 @@
+"""Property tests over (n, s, m) and seeds drawn by hypothesis: for every feasible
+configuration, a random straggler set of size s decodes to the exact sum."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from gcsim import InfeasibleParametersError, make_code
+
+EPS = np.finfo(np.float64).eps
+
+
+def roundtrip(code, rng, l):
+    P = rng.standard_normal((code.k, l))
+    M = code.encode(P)
+    stragglers = rng.choice(code.n, code.s, replace=False)
+    R = np.setdiff1d(np.arange(code.n), stragglers)
+    assert code.is_decodable(R)
+    ghat = code.decode(R, M[R], l)
+    g = P.sum(axis=0)
+    err = np.linalg.norm(ghat - g) / np.linalg.norm(g)
+    assert err <= 50 * code.n * EPS * max(1.0, code.decoder(R).cond), err
+    assert M.shape[1] == code.message_length(l)
+
+
+seeds = st.integers(0, 2**32 - 1)
+lengths = st.integers(1, 30)
+
+
+@given(
+    n=st.integers(1, 60),
+    s=st.integers(0, 8),
+    m=st.integers(1, 6),
+    seed=seeds,
+    l=lengths,
+    generator=st.sampled_from(["gaussian", "vandermonde", "chebyshev"]),
+)
+def test_grouped_mds_any_n(n, s, m, seed, l, generator):
+    assume(s + m <= n)
+    code = make_code("grouped", n=n, s=s, m=m, rng=seed, generator=generator)
+    assert code.s >= s and code.m == m
+    assert code.d == max(code.group_sizes)
+    assert min(code.group_sizes) >= s + m
+    roundtrip(code, np.random.default_rng(seed), l)
+
+
+@given(n=st.integers(1, 30), s=st.integers(0, 10), seed=seeds, l=lengths)
+def test_grouped_rejects_infeasible(n, s, seed, l):
+    m = 2
+    if s + m > n:
+        try:
+            make_code("grouped", n=n, s=s, m=m, rng=seed)
+        except InfeasibleParametersError as exc:
+            assert f"n={n}" in str(exc) and f"s={s}" in str(exc)
+        else:
+            raise AssertionError("expected InfeasibleParametersError")
+
+
+@given(q=st.integers(1, 10), s=st.integers(0, 6), seed=seeds, l=lengths)
+def test_frc(q, s, seed, l):
+    roundtrip(make_code("frc", n=q * (s + 1), s=s), np.random.default_rng(seed), l)
+
+
+@given(n=st.integers(1, 24), s=st.integers(0, 6), seed=seeds, l=lengths)
+def test_crc(n, s, seed, l):
+    assume(s < n)
+    roundtrip(make_code("crc", n=n, s=s, rng=seed), np.random.default_rng(seed), l)
+
+
+@given(n=st.integers(1, 40), s=st.integers(0, 8), seed=seeds, l=lengths)
+def test_cyclic_mds(n, s, seed, l):
+    assume(s < n)
+    code = make_code("cyclic-mds", n=n, s=s)
+    assert code.field == ("real" if (n - s) % 2 else "complex")
+    assert code.d == s + 1
+    roundtrip(code, np.random.default_rng(seed), l)
+
+
+@given(
+    n=st.integers(1, 14),
+    s=st.integers(0, 5),
+    m=st.integers(1, 5),
+    seed=seeds,
+    l=lengths,
+    points=st.sampled_from(["paper", "chebyshev", "equispaced"]),
+)
+def test_ye_abbe(n, s, m, seed, l, points):
+    assume(s + m <= n)
+    code = make_code("ye-abbe", n=n, s=s, m=m, points=points)
+    assert code.d == s + m
+    roundtrip(code, np.random.default_rng(seed), l)
+
+
+@given(n=st.integers(1, 30), s=st.integers(0, 10), seed=seeds, l=lengths)
+def test_ignore_stragglers_is_rescaled_partial_sum(n, s, seed, l):
+    assume(s < n)
+    code = make_code("ignore-stragglers", n=n, s=s)
+    rng = np.random.default_rng(seed)
+    P = rng.standard_normal((n, l))
+    R = np.sort(rng.choice(n, n - s, replace=False))
+    ghat = code.decode(R, code.encode(P)[R], l)
+    np.testing.assert_allclose(ghat, n / (n - s) * P[R].sum(axis=0), rtol=1e-12, atol=1e-12)
+    err = code.decoding_error(R, P)
+    direct = np.linalg.norm(ghat - P.sum(0)) / np.linalg.norm(P.sum(0))
+    np.testing.assert_allclose(err, direct, rtol=1e-9, atol=1e-12)
