@@ -6,6 +6,7 @@ The public API is what ``__all__`` lists; everything else is internal.
 from __future__ import annotations
 
 from gcsim.codes import Decoder, GradientCode, list_codes, make_code
+from gcsim.delays import DelayModel, list_delays, make_delay
 from gcsim.errors import (
     DecodeResidualError,
     GcsimError,
@@ -14,19 +15,31 @@ from gcsim.errors import (
     NotDecodableError,
     UnknownSchemeError,
 )
+from gcsim.sim import CostModel, Network, SimResult, simulate
+from gcsim.workload import LogisticRegression, RandomVectors, Workload
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CostModel",
     "DecodeResidualError",
     "Decoder",
+    "DelayModel",
     "GcsimError",
     "GradientCode",
     "InfeasibleParametersError",
     "InvalidInputError",
+    "LogisticRegression",
+    "Network",
     "NotDecodableError",
+    "RandomVectors",
+    "SimResult",
     "UnknownSchemeError",
+    "Workload",
     "__version__",
     "list_codes",
+    "list_delays",
     "make_code",
+    "make_delay",
+    "simulate",
 ]

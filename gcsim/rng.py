@@ -23,6 +23,8 @@ STREAMS: dict[str, int] = {
     "network": 4,
     "check": 5,
     "live": 6,
+    "compute": 7,
+    "comm": 8,
 }
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None

@@ -13,9 +13,9 @@ Every scheme in gcsim is expressed in one linear form (see ``docs/codes.md``):
 never materialise an ``n x k*m`` matrix unless asked for :attr:`GradientCode.B`.
 
 Complex codes (the cyclic MDS code over the roots of unity when no real one exists) use
-the same form over C: the real gradient is packed into a complex vector of half the
-length (first half = real part, second half = imaginary part), so a message is still
-``l`` real numbers and the result is real.
+the same form over C: consecutive pairs of the real gradient are packed into one
+complex number (a zero-copy view), so a message is still ``l`` reals (interleaved real
+and imaginary parts) and the result is real.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gcsim.codes.tracker import DecodabilityTracker
 from gcsim.errors import (
     DecodeResidualError,
     InvalidInputError,
@@ -38,6 +39,7 @@ from gcsim.errors import (
 __all__ = ["DecodeInfo", "Decoder", "GradientCode"]
 
 FloatArray = NDArray[np.floating[Any]]
+_CHUNK = 16_384  # columns per gathered block in Decoder.apply
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -96,7 +98,13 @@ class Decoder:
             coef = coef.astype(np.complex64 if np.iscomplexobj(coef) else np.float32)
         if len(self.rows) == len(self.responders):
             return coef @ messages
-        return coef @ messages[self.rows]
+        # gather the rows the decoder reads in cache-sized column chunks: no full copy
+        q = messages.shape[1]
+        out = np.empty((coef.shape[0], q), dtype=np.result_type(coef, messages))
+        step = _CHUNK
+        for c0 in range(0, q, step):
+            np.matmul(coef, messages[self.rows, c0 : c0 + step], out=out[:, c0 : c0 + step])
+        return out
 
 
 @dataclass(frozen=True)
@@ -164,11 +172,8 @@ class GradientCode:
             cols[i, : len(c)] = c
             vals[i, : len(v)] = v
         self._pcols, self._pvals = cols, vals
-        assignment = np.zeros((n, k), dtype=bool)
-        for i, x in enumerate(sup):
-            assignment[i, x] = True
-        self._assignment = _readonly(assignment)
-        self._d = int(assignment.sum(axis=1).max()) if n else 0
+        self._assignment_cache: np.ndarray | None = None  # dense (n, k) built on request
+        self._d = max((len(x) for x in sup), default=0)
         if cache_size < 0:
             raise InvalidInputError(f"cache_size must be >= 0; got {cache_size}")
         self._cache: OrderedDict[tuple[Any, ...], Decoder] = OrderedDict()
@@ -204,8 +209,22 @@ class GradientCode:
 
     @property
     def assignment(self) -> np.ndarray:
-        """Read-only bool array (n, k): ``assignment[i, j]`` iff worker i holds partition j."""
-        return self._assignment
+        """Read-only bool array (n, k): ``assignment[i, j]`` iff worker i holds partition j.
+
+        Built on first access (n * k bytes); the kernels use :meth:`support` instead.
+        """
+        if self._assignment_cache is None:
+            a = np.zeros((self._n, self._k), dtype=bool)
+            for i, x in enumerate(self._supports):
+                a[i, x] = True
+            a.flags.writeable = False
+            self._assignment_cache = a
+        return self._assignment_cache
+
+    @property
+    def loads(self) -> np.ndarray:
+        """Partitions computed by each worker, shape (n,)."""
+        return np.array([len(x) for x in self._supports])
 
     @property
     def exact(self) -> bool:
@@ -359,6 +378,14 @@ class GradientCode:
                 self._cache.popitem(last=False)
         return dec
 
+    def tracker(self) -> DecodabilityTracker:
+        """An incremental decodability tracker (add responders one by one), agreeing
+        with :meth:`is_decodable` on every prefix; used by the simulator."""
+        return self._tracker()
+
+    def _tracker(self) -> DecodabilityTracker:
+        return DecodabilityTracker(self)
+
     def clear_cache(self) -> None:
         """Forget every cached decoder."""
         self._cache.clear()
@@ -443,8 +470,10 @@ class GradientCode:
         the combinatorial rule of their structure."""
         if not R:
             return False
-        covered = self._assignment[list(R)].any(axis=0).all()
-        if not covered:
+        covered = np.zeros(self._k, dtype=bool)
+        for i in R:
+            covered[self._supports[i]] = True
+        if not covered.all():
             return False
         try:
             A, _, _ = self._generic_solve(R)
@@ -589,17 +618,20 @@ class GradientCode:
         return P
 
     def _to_blocks(self, P: np.ndarray) -> np.ndarray:
-        """(rows, l) real -> (rows, m, q) in the field dtype (zero padded)."""
+        """(rows, l) real -> (rows, m, q) in the field dtype (zero padded).
+
+        Complex codes pack consecutive pairs (g[2t], g[2t+1]) into one complex number:
+        a zero-copy view when l is even and the array contiguous.
+        """
         rows, l = P.shape
         if self._field == "complex":
-            q = math.ceil(l / 2)
             cdt = np.complex64 if P.dtype == np.float32 else np.complex128
-            out = np.zeros((rows, 1, q), dtype=cdt)
-            re = P[:, :q]
-            im = P[:, q:]
-            out[:, 0, : re.shape[1]].real = re
-            out[:, 0, : im.shape[1]].imag = im
-            return out
+            q = math.ceil(l / 2)
+            if 2 * q != l or not P.flags.c_contiguous:
+                padded = np.zeros((rows, 2 * q), dtype=P.dtype)
+                padded[:, :l] = P
+                P = padded
+            return P.view(cdt).reshape(rows, 1, q)
         q = math.ceil(l / self._m)
         if q * self._m == l:
             return P.reshape(rows, self._m, q)
@@ -608,21 +640,23 @@ class GradientCode:
         return padded.reshape(rows, self._m, q)
 
     def _from_field(self, out: np.ndarray, dtype: np.dtype) -> np.ndarray:
-        """(n, q) in field -> real messages."""
+        """(n, q) in field -> real messages (complex: interleaved real/imaginary parts)."""
         if self._field == "complex":
-            return np.concatenate([out.real, out.imag], axis=1).astype(dtype, copy=False)
+            cdt = np.complex64 if dtype == np.float32 else np.complex128
+            out = np.ascontiguousarray(out, dtype=cdt)
+            return out.view(dtype).reshape(out.shape[0], -1)
         return out.astype(dtype, copy=False)
 
     def _msgs_to_field(self, msgs: np.ndarray) -> np.ndarray:
         if self._field == "complex":
-            q = msgs.shape[1] // 2
-            return msgs[:, :q] + 1j * msgs[:, q:]
+            cdt = np.complex64 if msgs.dtype == np.float32 else np.complex128
+            return np.ascontiguousarray(msgs).view(cdt)
         return msgs
 
     def _blocks_to_gradient(self, blocks: np.ndarray, l: int, dtype: np.dtype) -> np.ndarray:
         if self._field == "complex":
-            b = blocks[0]
-            g = np.concatenate([b.real, b.imag])
+            b = np.ascontiguousarray(blocks[0])
+            g = b.view(b.real.dtype)
         else:
             g = np.asarray(blocks).real if np.iscomplexobj(blocks) else blocks
             g = g.reshape(-1)

@@ -15,6 +15,7 @@ from gcsim.codes._validate import (
     require_s_below_n,
 )
 from gcsim.codes.base import GradientCode
+from gcsim.codes.tracker import GroupTracker
 from gcsim.errors import InfeasibleParametersError
 
 
@@ -63,6 +64,10 @@ class FractionalRepetitionCode(GradientCode):
             )
         check_options(cls.name, options, ["cache_size"])
         return cls(n, s, **options)
+
+    def _tracker(self) -> GroupTracker:
+        groups = self.n // self._r
+        return GroupTracker(self, np.arange(self.n) // self._r, np.ones(groups, dtype=int))
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         groups = np.zeros(self.n // self._r, dtype=bool)

@@ -8,6 +8,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options, require_m1, require_s_below_n
 from gcsim.codes.base import GradientCode
+from gcsim.codes.tracker import CountTracker
 
 
 class IgnoreStragglersCode(GradientCode):
@@ -45,6 +46,9 @@ class IgnoreStragglersCode(GradientCode):
         require_s_below_n(cls.name, n, s)
         check_options(cls.name, options, ["cache_size"])
         return cls(n, s, **options)
+
+    def _tracker(self) -> CountTracker:
+        return CountTracker(self, self.n - self.s)
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         return len(R) >= self.n - self.s

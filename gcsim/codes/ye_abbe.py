@@ -19,6 +19,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options
 from gcsim.codes.base import GradientCode
+from gcsim.codes.tracker import CountTracker
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 
@@ -102,7 +103,15 @@ class YeAbbeCode(GradientCode):
     ) -> None:
         theta = evaluation_points(n, points)
         d = s + m
-        E = ye_abbe_coefficients(theta, s, m)
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = ye_abbe_coefficients(theta, s, m)
+        if not np.all(np.isfinite(E)):
+            label = points if isinstance(points, str) else "custom"
+            raise InfeasibleParametersError(
+                f"ye-abbe: the encoding coefficients overflow float64 at n={n}, s={s}, m={m} "
+                f"with points={label!r} (products of n-d = {n - d} point differences); "
+                "use points='chebyshev', a smaller n, or the numerically stable 'grouped' code"
+            )
         supports, coefs = [], []
         for w in range(n):
             cols = np.array([(w + t) % n for t in range(d)])
@@ -140,6 +149,9 @@ class YeAbbeCode(GradientCode):
             )
         check_options(cls.name, options, ["cache_size", "points"])
         return cls(n, s, m, **options)
+
+    def _tracker(self) -> CountTracker:
+        return CountTracker(self, self.n - self.s)
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         # The messages are evaluations of a polynomial of degree n-s-1 whose top

@@ -145,3 +145,24 @@ def test_ignore_stragglers_reports_error_instead_of_raising():
     assert not info.exact
     assert info.decoder.residual == pytest.approx(1.0)  # missing partitions weigh 0, not 1
     assert c.decoding_error(R, P) > 0.01
+
+
+def test_large_grouped_code_does_not_build_dense_matrices():
+    import tracemalloc
+
+    tracemalloc.start()
+    c = make_code("grouped", n=20_000, s=2, m=2)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 100 * 2**20, f"construction peaked at {peak / 2**20:.0f} MiB"
+    assert c.loads.max() == c.d == 4
+
+
+def test_complex_packing_is_interleaved_and_roundtrips():
+    c = make_code("cyclic-mds", n=6, s=2)  # n - s even: complex code
+    assert c.field == "complex"
+    P = np.arange(6 * 5, dtype=float).reshape(6, 5)
+    M = c.encode(P)
+    assert M.shape == (6, 6)
+    R = [0, 1, 2, 3]
+    np.testing.assert_allclose(c.decode(R, M[R], 5), P.sum(0), rtol=1e-12)

@@ -144,3 +144,8 @@ def test_ill_conditioned_decode_raises_instead_of_wrong_gradient():
         c.decode(R, M[R], 8)
     bad = c.decode(R, M[R], 8, check=False)  # still available for measurement
     assert np.linalg.norm(bad - P.sum(0)) > 1e-3 * np.linalg.norm(P.sum(0))
+
+
+def test_ye_abbe_overflowing_coefficients_are_refused_at_construction():
+    with pytest.raises(InfeasibleParametersError, match="overflow float64 at n=240.*chebyshev"):
+        make_code("ye-abbe", n=240, s=2, m=2, points="paper")

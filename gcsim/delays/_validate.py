@@ -1,0 +1,90 @@
+"""Parameter validation shared by the delay models (messages name model, parameter,
+constraint and value)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gcsim.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from gcsim.delays.base import DelayModel
+
+
+def check_real(
+    model: str,
+    name: str,
+    value: Any,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+) -> float:
+    """``value`` as a finite float, checked against ``> gt``, ``>= ge`` and ``<= le``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise InvalidInputError(f"{model}: {name} must be a real number; got {name}={value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise InvalidInputError(f"{model}: {name} must be finite; got {name}={v!r}")
+    if gt is not None and not v > gt:
+        raise InvalidInputError(f"{model}: {name} must be > {gt:g}; got {name}={v!r}")
+    if ge is not None and not v >= ge:
+        raise InvalidInputError(f"{model}: {name} must be >= {ge:g}; got {name}={v!r}")
+    if le is not None and not v <= le:
+        raise InvalidInputError(f"{model}: {name} must be <= {le:g}; got {name}={v!r}")
+    return v
+
+
+def require(model: str, name: str, value: Any) -> Any:
+    """``value``, or an error naming the missing required parameter when it is None."""
+    if value is None:
+        raise InvalidInputError(f"{model}: missing required parameter {name!r}")
+    return value
+
+
+def check_prob(model: str, name: str, value: Any) -> float:
+    """A probability in [0, 1]."""
+    v = check_real(model, name, value)
+    if not 0.0 <= v <= 1.0:
+        raise InvalidInputError(f"{model}: {name} must be in [0, 1]; got {name}={v!r}")
+    return v
+
+
+def as_model(model: str, name: str, value: Any) -> DelayModel:
+    """A nested model given as an instance, a registry name or a spec dict."""
+    from gcsim.delays.base import DelayModel
+    from gcsim.delays.registry import make_delay
+
+    if isinstance(value, DelayModel):
+        return value
+    if isinstance(value, (str, Mapping)):
+        try:
+            return make_delay(value)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{model}: in {name}: {exc}") from exc
+    raise InvalidInputError(
+        f"{model}: {name} must be a DelayModel, a model name or a spec dict "
+        f"like {{'model': 'exponential', 'rate': 1.0}}; got {name}={value!r}"
+    )
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``."""
+    out = np.array(a, dtype=float, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def spawn(rng: np.random.Generator, k: int) -> list[np.random.Generator]:
+    """``k`` independent child generators of ``rng`` (advances ``rng`` deterministically)."""
+    if hasattr(rng, "spawn"):  # numpy >= 1.25
+        return list(rng.spawn(k))
+    entropy = rng.integers(0, 2**63, size=4, dtype=np.int64)  # pragma: no cover
+    seqs = np.random.SeedSequence([int(e) for e in entropy]).spawn(k)  # pragma: no cover
+    return [np.random.default_rng(s) for s in seqs]  # pragma: no cover

@@ -1,0 +1,48 @@
+"""Workloads: sources of real partial gradients."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from gcsim.errors import InvalidInputError
+from gcsim.workload.base import Workload
+from gcsim.workload.logistic import LogisticRegression
+from gcsim.workload.random_vectors import RandomVectors
+
+__all__ = ["WORKLOADS", "LogisticRegression", "RandomVectors", "Workload", "make_workload"]
+
+WORKLOADS: dict[str, type[Workload]] = {
+    "random-vectors": RandomVectors,
+    "logistic": LogisticRegression,
+}
+
+
+def make_workload(spec: Any) -> Workload | None:
+    """A workload from an instance, a name, or a dict ``{"model": name, **params}``.
+
+    ``None`` or ``"none"`` means timing only (no gradients).
+    """
+    if spec is None or isinstance(spec, Workload):
+        return spec
+    if isinstance(spec, str):
+        spec = {"model": spec}
+    if not isinstance(spec, dict) or "model" not in spec:
+        raise InvalidInputError(
+            f"workload must be a Workload, a name or a dict with 'model'; got {spec!r}"
+        )
+    params = dict(spec)
+    name = params.pop("model")
+    if name == "none":
+        return None
+    if name not in WORKLOADS:
+        close = difflib.get_close_matches(str(name), list(WORKLOADS), n=1)
+        raise InvalidInputError(
+            f"unknown workload {name!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; known: {', '.join(WORKLOADS)}, none"
+        )
+    try:
+        return WORKLOADS[name](**params)
+    except TypeError as exc:
+        raise InvalidInputError(f"workload {name!r}: {exc}") from None

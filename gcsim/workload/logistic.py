@@ -1,0 +1,107 @@
+"""Logistic regression on a synthetic data set generated from a seed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, log_expit
+
+from gcsim.errors import InvalidInputError
+from gcsim.workload.base import Workload
+
+__all__ = ["LogisticRegression"]
+
+
+def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> Any:
+    ok = (
+        isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if integer
+        else isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and np.isfinite(value)
+    )
+    if not ok or (value < 0 if allow_zero else value <= 0):
+        kind = "integer" if integer else "number"
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidInputError(f"logistic: {name} must be a {kind} {bound}; got {value!r}")
+    return value
+
+
+class LogisticRegression(Workload):
+    """L2-regularised logistic regression trained by gradient descent.
+
+    Data: ``samples`` rows with ``features`` i.i.d. N(0, 1/features) entries, a true
+    weight vector w* ~ N(0, separation^2 I), labels y ~ Bernoulli(sigmoid(x . w*)).
+    Rows are split into k partitions as evenly as possible (``numpy.array_split``).
+
+    Partial gradient of partition j at w: ``X_j^T (sigmoid(X_j w) - y_j) / N + reg * w / k``
+    so that the partials sum to the full gradient of
+    ``loss(w) = mean_i BCE(x_i . w, y_i) + reg / 2 * ||w||^2``. Update: ``w -= lr * g_hat``.
+    """
+
+    name = "logistic"
+    static = False
+
+    def __init__(
+        self,
+        *,
+        samples: int = 2000,
+        features: int = 100,
+        lr: float = 4.0,
+        reg: float = 1e-3,
+        separation: float = 3.0,
+    ) -> None:
+        self.samples = int(_positive("samples", samples, integer=True))
+        self.features = int(_positive("features", features, integer=True))
+        self.lr = float(_positive("lr", lr))
+        self.reg = float(_positive("reg", reg, allow_zero=True))
+        self.separation = float(_positive("separation", separation, allow_zero=True))
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.w = np.zeros(self.features)
+
+    @property
+    def dimension(self) -> int:
+        return self.features
+
+    def setup(self, k: int, rng: np.random.Generator) -> None:
+        if self.samples < k:
+            raise InvalidInputError(
+                f"logistic: samples ({self.samples}) must be at least the number of "
+                f"partitions k={k}"
+            )
+        X = rng.standard_normal((self.samples, self.features)) / np.sqrt(self.features)
+        w_true = self.separation * rng.standard_normal(self.features)
+        y = (rng.random(self.samples) < expit(X @ w_true)).astype(float)
+        self._X, self._y = X, y
+        self._k = k
+        self._parts = [
+            (Xj, yj) for Xj, yj in zip(np.array_split(X, k), np.array_split(y, k), strict=True)
+        ]
+        self.w = np.zeros(self.features)
+
+    def partials(self) -> np.ndarray:
+        if not self._parts:
+            raise InvalidInputError("logistic: call setup() before partials()")
+        N = self.samples
+        out = np.empty((self._k, self.features))
+        for j, (Xj, yj) in enumerate(self._parts):
+            out[j] = Xj.T @ (expit(Xj @ self.w) - yj) / N + self.reg * self.w / self._k
+        return out
+
+    def update(self, gradient: np.ndarray) -> None:
+        self.w = self.w - self.lr * np.asarray(gradient, dtype=float)
+
+    def loss(self) -> float:
+        z = self._X @ self.w
+        bce = -(self._y * log_expit(z) + (1 - self._y) * log_expit(-z)).mean()
+        return float(bce + 0.5 * self.reg * self.w @ self.w)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "samples": self.samples,
+            "features": self.features,
+            "lr": self.lr,
+            "reg": self.reg,
+            "separation": self.separation,
+        }
