@@ -15,6 +15,7 @@ from gcsim.errors import (
     NotDecodableError,
     UnknownSchemeError,
 )
+from gcsim.scenarios.store import Results, load_results
 from gcsim.sim import CostModel, Network, SimResult, simulate
 from gcsim.workload import LogisticRegression, RandomVectors, Workload
 
@@ -33,12 +34,14 @@ __all__ = [
     "Network",
     "NotDecodableError",
     "RandomVectors",
+    "Results",
     "SimResult",
     "UnknownSchemeError",
     "Workload",
     "__version__",
     "list_codes",
     "list_delays",
+    "load_results",
     "make_code",
     "make_delay",
     "simulate",

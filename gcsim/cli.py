@@ -7,6 +7,7 @@ line ``gcsim: error: ...`` with exit status 2 (never a traceback).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -77,7 +78,121 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0 if all(r.all_decodable for _, r in rows) else 1
 
 
+def _load(args: argparse.Namespace) -> Any:
+    from gcsim.scenarios import load_scenario
+
+    try:
+        return load_scenario(args.scenario, tuple(args.set or ()))
+    except GcsimError:
+        raise
+    except Exception as exc:  # a bug: still one line, never a traceback
+        raise GcsimError(
+            f"{args.scenario}: internal error while reading the scenario: "
+            f"{type(exc).__name__}: {exc} (please report it)"
+        ) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    _, _, points = _load(args)
+    infeasible = [p for p in points if p.status == "infeasible"]
+    runnable = len(points) - len(infeasible)
+    print(
+        f"{args.scenario}: valid; {len(points)} point(s): {runnable} to run, "
+        f"{len(infeasible)} infeasible"
+    )
+    for p in infeasible:
+        where = ", ".join(f"{k}={v}" for k, v in p.factors.items())
+        print(f"  infeasible: {p.scheme}{' at ' + where if where else ''}: {p.error}")
+    if runnable == 0:
+        print("gcsim: error: no point can run: every scheme is infeasible", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from gcsim.scenarios import output_folder, run_sweep
+
+    resolved, text, points = _load(args)
+    folder = output_folder(resolved, args.out)
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    out = run_sweep(
+        resolved,
+        text,
+        folder=folder,
+        jobs=jobs,
+        executor=args.executor,
+        progress=not args.quiet,
+        plots=False if args.no_plots else None,
+        restart=args.restart,
+    )
+    print(
+        f"{resolved['scenario']['name']}: {len(points)} point(s): ran {out.ran}, "
+        f"already done {out.skipped}, infeasible {len(out.infeasible)}, "
+        f"failed {len(out.failed)}"
+    )
+    for pid, err in out.infeasible:
+        print(f"  infeasible {pid}: {err}")
+    for pid, err in out.failed:
+        print(f"  FAILED {pid}: {err}", file=sys.stderr)
+    print(f"results: {folder}/summary.csv")
+    if out.figures:
+        print(f"figures: {folder}/figures/ ({len(out.figures)} files)")
+    return 1 if out.failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gcsim.scenarios import run_point
+
+    _, _, points = _load(args)
+    sel = [p for p in points if p.point == args.point or str(p.index) == args.point]
+    if not sel:
+        raise GcsimError(
+            f"--point {args.point!r}: no such point; the scenario has points "
+            f"0..{len(points) - 1} (see `gcsim validate`)"
+        )
+    p = sel[0]
+    if p.status == "infeasible":
+        raise GcsimError(f"point {p.point} is infeasible: {p.error}")
+    summary, records = run_point(p.spec)
+    print(
+        f"point {p.point}: scheme {p.scheme}, n={p.n}, s={summary['s']}, m={p.m}, "
+        f"d={summary['d']}, engine {summary['engine']}"
+    )
+    for key in (
+        "rounds",
+        "failed_rounds",
+        "mean_round_time",
+        "median_round_time",
+        "p95_round_time",
+        "p99_round_time",
+        "mean_bytes_received",
+        "worst_cond",
+        "worst_rel_error",
+        "final_loss",
+    ):
+        print(f"  {key:<20} {summary[key]:.6g}")
+    if args.records:
+        records.to_csv(args.records, index=False)
+        print(f"records: {args.records}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from gcsim.scenarios.runner import make_figures
+
+    folder = Path(args.folder)
+    if not (folder / "manifest.json").is_file():
+        raise GcsimError(f"{folder}: not a gcsim results folder (no manifest.json)")
+    paths = make_figures(folder, args.formats.split(","))
+    print(f"wrote {len(paths)} file(s) to {folder / 'figures'}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "validate": (cmd_validate, "check a scenario file (and every sweep point) without running"),
+    "sweep": (cmd_sweep, "run every point of a scenario file (parallel, resumable)"),
+    "run": (cmd_run, "run one point of a scenario file and print its summary"),
+    "plot": (cmd_plot, "draw the figures of a results folder"),
     "codes": (cmd_codes, "list the gradient codes with their parameters and constraints"),
     "check": (cmd_check, "check decodability and measure stability of one code"),
     "report": (cmd_report, "decodability-and-stability report of every scheme"),
@@ -117,6 +232,42 @@ def build_parser() -> argparse.ArgumentParser:
                 default=20_000,
                 help="check every set of size <= s up to this many",
             )
+        if name in ("validate", "sweep", "run"):
+            sp.add_argument("scenario", help="scenario file (TOML)")
+            sp.add_argument(
+                "--set",
+                action="append",
+                metavar="KEY.PATH=VALUE",
+                help="override a key, e.g. --set cluster.n=24 (repeatable)",
+            )
+        if name == "sweep":
+            sp.add_argument(
+                "--jobs",
+                "-j",
+                type=int,
+                default=None,
+                help="parallel processes (default: all cores)",
+            )
+            sp.add_argument(
+                "--executor",
+                choices=("local", "mpi"),
+                default="local",
+                help="local process pool, or an MPI pool (mpi4py.futures)",
+            )
+            sp.add_argument("--out", default=None, help="results folder")
+            sp.add_argument("--no-plots", action="store_true", help="skip the figures")
+            sp.add_argument(
+                "--restart",
+                action="store_true",
+                help="move existing results of another scenario aside",
+            )
+            sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+        if name == "run":
+            sp.add_argument("--point", default="0", help="point index or id (default 0)")
+            sp.add_argument("--records", default=None, help="write per-round records (CSV)")
+        if name == "plot":
+            sp.add_argument("folder", help="results folder of a sweep")
+            sp.add_argument("--formats", default="png,pdf", help="comma-separated formats")
         if name in ("check", "report"):
             sp.add_argument("--l", type=int, default=64, help="gradient length")
             sp.add_argument("--seed", type=int, default=0, help="seed (data and code)")

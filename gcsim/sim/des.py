@@ -238,6 +238,7 @@ class _Cluster:
                     rel_error=out.rel_error,
                     bytes_used=out.rows_used * self.msg_bytes,
                     decode_time=out.decode_time,
+                    decode_wall=out.decode_wall,
                     loss=out.loss,
                 )
             else:
@@ -249,6 +250,7 @@ class _Cluster:
                     rel_error=math.nan,
                     bytes_used=0,
                     decode_time=0.0,
+                    decode_wall=math.nan,
                     loss=math.nan,
                 )
             t_end = env.now

@@ -123,6 +123,7 @@ def run_fast(
             "bytes_received": n_resp * msg_bytes,
             "stale_discarded": np.zeros(iterations, int),
             "decode_time": np.zeros(iterations),
+            "decode_wall": np.full(iterations, np.nan),
             "loss": np.full(iterations, np.nan),
             "rel_error": np.full(iterations, np.nan),
             "cond": np.full(iterations, np.nan),
@@ -160,6 +161,7 @@ def run_fast(
                 rel_error=out.rel_error,
                 bytes_used=out.rows_used * msg_bytes,
                 decode_time=0.0,
+                decode_wall=out.decode_wall,
                 loss=out.loss,
             )
         else:
@@ -171,6 +173,7 @@ def run_fast(
                 rel_error=math.nan,
                 bytes_used=0,
                 decode_time=0.0,
+                decode_wall=math.nan,
                 loss=math.nan,
             )
         rec["end"] = now + float(dec_at[r])

@@ -31,6 +31,7 @@ class KernelOutcome:
     decode_time: float
     update_time: float
     loss: float
+    decode_wall: float = math.nan
 
 
 class RoundKernels:
@@ -95,6 +96,7 @@ class RoundKernels:
         rows = len(dec.rows)
         rel = math.nan
         loss = math.nan
+        wall = math.nan
         t_dec = self.costs.decode_time(code.m, rows, self.q)
         if self._messages is not None:
             t0 = time.perf_counter()
@@ -113,7 +115,7 @@ class RoundKernels:
                 t_upd = time.perf_counter() - t0
             loss = self.workload.loss()
         return KernelOutcome(
-            rows, dec.cond, dec.l1_amplification, dec.residual, rel, t_dec, t_upd, loss
+            rows, dec.cond, dec.l1_amplification, dec.residual, rel, t_dec, t_upd, loss, wall
         )
 
     @property

@@ -30,6 +30,7 @@ ROUND_COLUMNS: dict[str, str] = {
     "bytes_used": "bytes of the messages the decoder read",
     "stale_discarded": "messages of earlier rounds that arrived during this round",
     "decode_time": "time charged for the decode (cost model or measured)",
+    "decode_wall": "measured wall time of the real decode kernel (s; NaN without kernels)",
     "loss": "training loss after the update (NaN without a model)",
 }
 

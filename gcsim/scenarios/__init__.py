@@ -1,0 +1,69 @@
+"""Scenario files, sweeps and the results store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gcsim.scenarios.expand import Point, expand
+from gcsim.scenarios.runner import SweepOutcome, run_point, run_sweep
+from gcsim.scenarios.schema import (
+    SCHEMA,
+    ScenarioError,
+    apply_override,
+    load_scenario_file,
+    validate,
+)
+from gcsim.scenarios.store import SUMMARY_COLUMNS, Results, load_results
+
+__all__ = [
+    "SCHEMA",
+    "SUMMARY_COLUMNS",
+    "Point",
+    "Results",
+    "ScenarioError",
+    "SweepOutcome",
+    "expand",
+    "load_results",
+    "load_scenario",
+    "output_folder",
+    "run_point",
+    "run_sweep",
+]
+
+
+def load_scenario(
+    path: str | Path, sets: list[str] | tuple[str, ...] = ()
+) -> tuple[dict[str, Any], str, list[Point]]:
+    """Read, override (``key.path=value``), validate and expand a scenario file.
+
+    Returns (resolved scenario, verbatim file text, points). Every problem raises
+    :class:`ScenarioError` with the file name and the key path.
+    """
+    data, text = load_scenario_file(path)
+    for assignment in sets:
+        try:
+            apply_override(data, assignment)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: {exc}") from None
+    try:
+        resolved = validate(data, default_name=Path(path).stem)
+        points = expand(resolved)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    if sets:
+        text = (
+            text.rstrip("\n")
+            + "\n\n# --set overrides applied on the command line:\n"
+            + "".join(f"# {s}\n" for s in sets)
+        )
+    return resolved, text, points
+
+
+def output_folder(resolved: dict[str, Any], override: str | None = None) -> Path:
+    """Where a sweep writes: --out, else [output].dir, else results/<name>."""
+    if override:
+        return Path(override)
+    if resolved["output"]["dir"]:
+        return Path(resolved["output"]["dir"])
+    return Path("results") / resolved["scenario"]["name"]

@@ -1,0 +1,275 @@
+"""Sweep expansion: factors x schemes x replicates -> points, each fully specified.
+
+* Each key of ``[sweep]`` is a factor; the factors are combined as a product.
+* Each ``[[sweep.zip]]`` table is one factor whose keys vary together (zipped).
+* Every scheme runs at every combination, ``replicates`` times.
+
+A point whose code parameters are infeasible (e.g. an FRC point with (s+1) not dividing
+n) is kept with status ``infeasible`` and its reason; the rest runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from gcsim.codes import CODES, make_code
+from gcsim.delays import make_delay
+from gcsim.errors import GcsimError, InfeasibleParametersError
+from gcsim.rng import stream
+from gcsim.scenarios.schema import SCHEMA, ScenarioError, check_value
+from gcsim.workload import make_workload
+
+__all__ = ["Point", "expand", "factor_keys"]
+
+HAS_M = ("ye-abbe", "grouped")
+FREE_FORM = ("delays.compute", "delays.comm", "workload")
+NOT_SWEEPABLE = ("output", "scenario.name", "scenario.description", "scenario.replicates")
+
+
+@dataclass
+class Point:
+    """One simulation to run: a scheme at one combination of the factors, one replicate."""
+
+    index: int
+    point: str
+    scheme: str
+    code: str
+    n: int
+    s_requested: int
+    m: int
+    replicate: int
+    dtype: str
+    factors: dict[str, Any]
+    spec: dict[str, Any]
+    status: str = "pending"
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "point": self.point,
+            "scheme": self.scheme,
+            "code": self.code,
+            "n": self.n,
+            "s_requested": self.s_requested,
+            "m": self.m,
+            "replicate": self.replicate,
+            "dtype": self.dtype,
+            "factors": self.factors,
+            "status": self.status,
+            "error": self.error,
+            "spec": self.spec,
+        }
+
+
+def factor_keys(resolved: dict[str, Any]) -> list[str]:
+    keys = list(resolved["sweep"]["factors"])
+    for z in resolved["sweep"]["zip"]:
+        keys += [k for k in z if k not in keys]
+    return keys
+
+
+def _check_sweep_path(resolved: dict[str, Any], path: str, value: Any) -> Any:
+    """Validate one swept assignment against the schema; return the checked value."""
+    where = f"sweep.{path}"
+    if path.startswith(NOT_SWEEPABLE) or path == "sweep" or path.startswith("sweep."):
+        raise ScenarioError(f"{where}: this key cannot be swept")
+    parts = path.split(".")
+    if parts[0] == "schemes":
+        labels = [s["label"] for s in resolved["schemes"]]
+        if len(parts) < 3 or parts[1] not in labels:
+            import difflib
+
+            close = difflib.get_close_matches(parts[1] if len(parts) > 1 else "", labels, n=1)
+            hint = f" (did you mean 'schemes.{close[0]}.…'?)" if close else ""
+            raise ScenarioError(
+                f"{where}: address a scheme as schemes.LABEL.key with LABEL "
+                f"one of {', '.join(labels)}{hint}"
+            )
+        key = parts[2]
+        if key == "options":
+            if len(parts) < 4:
+                raise ScenarioError(f"{where}: sweep one option: schemes.LABEL.options.NAME")
+            return value
+        spec = SCHEMA["scheme"]
+        if key not in spec or key in ("options", "label", "code") or len(parts) != 3:
+            raise ScenarioError(f"{where}: sweepable scheme keys are s, m and options.NAME")
+        return check_value(where, spec[key], value)
+    for ff in FREE_FORM:
+        if path.startswith(ff + ".") and len(path) > len(ff) + 1:
+            if path == "workload.model":
+                return check_value(where, SCHEMA["workload"]["model"], value)
+            return value
+    section, _, key = path.rpartition(".")
+    if section in SCHEMA and key in SCHEMA[section] and SCHEMA[section][key].kind != "table":
+        return check_value(where, SCHEMA[section][key], value)
+    import difflib
+
+    candidates = [
+        f"{sec}.{k}"
+        for sec, fs in SCHEMA.items()
+        if sec != "scheme"
+        for k, f in fs.items()
+        if f.kind != "table" and not f"{sec}.{k}".startswith(NOT_SWEEPABLE)
+    ]
+    close = difflib.get_close_matches(path, candidates, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ScenarioError(
+        f"{where}: not a key of the scenario{hint}; sweepable keys are "
+        "scalar keys such as cluster.n, code.s, delays.compute.rate, "
+        "workload.dimension, schemes.LABEL.s"
+    )
+
+
+def _assign(sc: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    if parts[0] == "schemes":
+        node = next(s for s in sc["schemes"] if s["label"] == parts[1])
+        for p in parts[2:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+        return
+    node = sc
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def _describe(assign: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in assign.items()) or "the base scenario"
+
+
+def _digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+def expand(resolved: dict[str, Any]) -> list[Point]:
+    """All points of a resolved scenario, in a fixed order (see module docstring)."""
+    sweep = resolved["sweep"]
+    factors: list[list[dict[str, Any]]] = []
+    for key, values in sweep["factors"].items():
+        factors.append([{key: _check_sweep_path(resolved, key, v)} for v in values])
+    for z in sweep["zip"]:
+        length = len(next(iter(z.values())))
+        factors.append(
+            [{k: _check_sweep_path(resolved, k, z[k][i]) for k in z} for i in range(length)]
+        )
+    points: list[Point] = []
+    keys = factor_keys(resolved)
+    for combo in itertools.product(*factors) if factors else [()]:
+        assign: dict[str, Any] = {}
+        for part in combo:
+            assign.update(part)
+        sc = copy.deepcopy(resolved)
+        for path, value in assign.items():
+            _assign(sc, path, value)
+        _check_models(sc, assign)
+        for sch in sc["schemes"]:
+            points.extend(_scheme_points(sc, sch, assign, keys, len(points)))
+    return points
+
+
+def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
+    n = sc["cluster"]["n"]
+    for key in ("compute", "comm"):
+        try:  # building a sampler also checks n against traces and per-worker speeds
+            make_delay(sc["delays"][key]).sampler(n, stream(0, "check"))
+        except GcsimError as exc:
+            raise ScenarioError(f"delays.{key} (at {_describe(assign)}): {exc}") from None
+    try:
+        make_workload(sc["workload"])
+    except GcsimError as exc:
+        raise ScenarioError(f"workload (at {_describe(assign)}): {exc}") from None
+    bad = [w for w in sc["cluster"]["failed_workers"] if w >= n]
+    if bad:
+        raise ScenarioError(
+            f"cluster.failed_workers (at {_describe(assign)}): worker ids "
+            f"must be < n={n}; got {bad}"
+        )
+    bpv = sc["cluster"]["network"]["bytes_per_value"]
+    if bpv not in (2, 4, 8, 16):
+        raise ScenarioError(f"cluster.network.bytes_per_value: must be 2, 4, 8 or 16; got {bpv}")
+
+
+def _scheme_points(
+    sc: dict[str, Any], sch: dict[str, Any], assign: dict[str, Any], keys: list[str], start: int
+) -> list[Point]:
+    name = sch["code"]
+    if name not in CODES:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(CODES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ScenarioError(
+            f"schemes ({sch['label']}).code: unknown code {name!r}{hint}; known: {', '.join(CODES)}"
+        )
+    n = sc["cluster"]["n"]
+    s = sch["s"] if sch["s"] >= 0 else (0 if name == "uncoded" else sc["code"]["s"])
+    m = sch["m"] if sch["m"] >= 0 else (sc["code"]["m"] if name in HAS_M else 1)
+    seed = sc["scenario"]["seed"]
+    wl = dict(sc["workload"])
+    dtype = str(wl.get("dtype", "float64"))
+    status, error = "pending", ""
+    extra: dict[str, Any] = {}
+    try:
+        code = make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
+        extra = {"s": code.s, "d": code.d}
+    except InfeasibleParametersError as exc:
+        status, error = "infeasible", str(exc)
+    except GcsimError as exc:
+        raise ScenarioError(f"schemes ({sch['label']}) at {_describe(assign)}: {exc}") from None
+    cl = sc["cluster"]
+    timeout = cl["round_timeout"]
+    out: list[Point] = []
+    for rep in range(sc["scenario"]["replicates"]):
+        spec = {
+            "scheme": sch["label"],
+            "code": name,
+            "n": n,
+            "s": s,
+            "m": m,
+            "options": sch["options"],
+            "seed": seed,
+            "replicate": rep,
+            "rounds": sc["scenario"]["rounds"],
+            "engine": sc["scenario"]["engine"],
+            "policy": cl["policy"],
+            "decode_rule": cl["decode_rule"],
+            "load_mode": cl["load_mode"],
+            "round_timeout": None if math.isinf(timeout) else timeout,
+            "failed_workers": cl["failed_workers"],
+            "network": cl["network"],
+            "costs": cl["costs"],
+            "delays": sc["delays"],
+            "workload": wl,
+            "factors": {k: assign.get(k) for k in keys},
+        }
+        idx = start + len(out)
+        pid = f"{idx:04d}-{sch['label']}-r{rep}-{_digest(spec)}"
+        out.append(
+            Point(
+                index=idx,
+                point=pid,
+                scheme=sch["label"],
+                code=name,
+                n=n,
+                s_requested=s,
+                m=m,
+                replicate=rep,
+                dtype=dtype,
+                factors=spec["factors"],
+                spec=spec,
+                status=status,
+                error=error,
+                extra=extra,
+            )
+        )
+    return out

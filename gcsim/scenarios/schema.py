@@ -1,0 +1,559 @@
+"""Scenario files: the schema, loading (tomllib), validation and ``--set`` overrides.
+
+Every key, its type, default and meaning is listed in ``docs/scenarios.md``; the tables
+below are the single source of truth (the doc is generated from them by
+``python -m gcsim.scenarios.schema``). Errors name the key path and, for unknown keys, a
+close match.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from gcsim.errors import GcsimError
+
+__all__ = [
+    "SCHEMA",
+    "Field",
+    "ScenarioError",
+    "apply_override",
+    "load_scenario_text",
+    "parse_scalar",
+    "validate",
+]
+
+
+class ScenarioError(GcsimError, ValueError):
+    """A scenario file is invalid: the message names the file, the key path and the fix."""
+
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of the schema."""
+
+    kind: str  # int, float, number, bool, str, choice, list-int, list-str, table
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    exclusive_min: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return f"{str(v).lower()} (a boolean)"
+    if isinstance(v, int):
+        return f"{v} (an integer)"
+    if isinstance(v, float):
+        return f"{v} (a float)"
+    if isinstance(v, str):
+        return f"{v!r} (a string)"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "a table"
+    return type(v).__name__
+
+
+def check_value(path: str, f: Field, v: Any) -> Any:
+    """Type- and range-check one value; return it normalised (ints accepted as floats)."""
+    k = f.kind
+    if k == "int":
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ScenarioError(f"{path}: expected an integer, got {_type_name(v)}")
+    elif k in ("float", "number"):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ScenarioError(f"{path}: expected a number, got {_type_name(v)}")
+        if isinstance(v, float) and math.isnan(v):
+            raise ScenarioError(f"{path}: expected a number, got nan")
+        v = float(v)
+    elif k == "bool":
+        if not isinstance(v, bool):
+            raise ScenarioError(f"{path}: expected true or false, got {_type_name(v)}")
+    elif k == "str":
+        if not isinstance(v, str):
+            raise ScenarioError(f"{path}: expected a string, got {_type_name(v)}")
+    elif k == "choice":
+        if not isinstance(v, str) or v not in f.choices:
+            close = difflib.get_close_matches(str(v), f.choices, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ScenarioError(
+                f"{path}: expected one of {', '.join(repr(c) for c in f.choices)}, got "
+                f"{_type_name(v)}{hint}"
+            )
+    elif k in ("list-int", "list-str"):
+        elem = int if k == "list-int" else str
+        if not isinstance(v, list) or not all(
+            isinstance(x, elem) and not isinstance(x, bool) for x in v
+        ):
+            what = "integers" if elem is int else "strings"
+            raise ScenarioError(f"{path}: expected an array of {what}, got {_type_name(v)}")
+        if k == "list-str" and f.choices:
+            bad = [x for x in v if x not in f.choices]
+            if bad:
+                raise ScenarioError(
+                    f"{path}: unknown value(s) {bad}; expected any of {', '.join(f.choices)}"
+                )
+    elif k == "table":
+        if not isinstance(v, dict):
+            raise ScenarioError(f"{path}: expected a table, got {_type_name(v)}")
+    if f.minimum is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+        if v < f.minimum or (f.exclusive_min and v == f.minimum):
+            op = ">" if f.exclusive_min else ">="
+            raise ScenarioError(f"{path}: must be {op} {f.minimum:g}, got {v}")
+    if k == "list-int" and f.minimum is not None:
+        bad = [x for x in v if x < f.minimum]
+        if bad:
+            raise ScenarioError(f"{path}: values must be >= {f.minimum:g}, got {bad}")
+    return v
+
+
+INF = math.inf
+
+#: section path -> key -> Field. Free-form tables (model parameters) are validated by
+#: the model factories (make_delay, make_workload, make_code) with the key path added.
+SCHEMA: dict[str, dict[str, Field]] = {
+    "scenario": {
+        "name": Field("str", "", "name of the scenario (default: the file name)"),
+        "description": Field("str", "", "free text"),
+        "seed": Field("int", 0, "root seed: every random stream derives from it", minimum=0),
+        "rounds": Field("int", 100, "rounds (iterations) simulated per point", minimum=1),
+        "replicates": Field("int", 1, "independent replicates per point (own streams)", minimum=1),
+        "engine": Field(
+            "choice",
+            "auto",
+            "auto: fast path when exact, else the SimPy DES",
+            choices=("auto", "des", "fast"),
+        ),
+    },
+    "cluster": {
+        "n": Field("int", REQUIRED, "number of workers (= data partitions)", minimum=1),
+        "policy": Field(
+            "choice",
+            "cancel",
+            "stragglers at round end: cancelled, or they finish their stale work and start late",
+            choices=("cancel", "non-preemptive"),
+        ),
+        "decode_rule": Field(
+            "choice",
+            "decodable",
+            "decode as soon as the responders are decodable, or at a fixed count n - s",
+            choices=("decodable", "count"),
+        ),
+        "load_mode": Field(
+            "choice",
+            "per-worker",
+            "compute delay: one draw x load, or one draw per partition",
+            choices=("per-worker", "per-partition"),
+        ),
+        "round_timeout": Field(
+            "float",
+            INF,
+            "a round not decodable within this time fails (s; inf = never)",
+            minimum=0,
+            exclusive_min=True,
+        ),
+        "failed_workers": Field(
+            "list-int", [], "workers that never respond (permanent failures)", minimum=0
+        ),
+    },
+    "cluster.network": {
+        "latency": Field("float", 0.0, "one-way latency (s)", minimum=0),
+        "bandwidth": Field(
+            "float", INF, "each worker's uplink (bytes/s)", minimum=0, exclusive_min=True
+        ),
+        "ingress": Field(
+            "float", INF, "the server's shared ingress (bytes/s)", minimum=0, exclusive_min=True
+        ),
+        "broadcast": Field(
+            "float",
+            INF,
+            "server-to-worker bandwidth for the model broadcast (bytes/s)",
+            minimum=0,
+            exclusive_min=True,
+        ),
+        "bytes_per_value": Field(
+            "int", 8, "bytes per transmitted value (2, 4, 8 or 16)", minimum=1
+        ),
+    },
+    "cluster.costs": {
+        "encode_rate": Field(
+            "float",
+            INF,
+            "worker encode speed (multiply-adds/s; inf = free)",
+            minimum=0,
+            exclusive_min=True,
+        ),
+        "decode_rate": Field(
+            "float", INF, "server decode speed (multiply-adds/s)", minimum=0, exclusive_min=True
+        ),
+        "update_rate": Field(
+            "float", INF, "server update speed (operations/s)", minimum=0, exclusive_min=True
+        ),
+        "measured": Field(
+            "bool",
+            False,
+            "charge the measured wall time of the real "
+            "kernels instead (not reproducible across machines)",
+        ),
+    },
+    "delays": {
+        "compute": Field(
+            "table",
+            REQUIRED,
+            "computation delay model per partition: {model = NAME, params...} (see `gcsim delays`)",
+        ),
+        "comm": Field(
+            "table",
+            {"model": "constant", "value": 0.0},
+            "communication delay model per full-length message",
+        ),
+    },
+    "workload": {
+        "model": Field(
+            "choice",
+            "random-vectors",
+            "source of partial gradients",
+            choices=("random-vectors", "logistic", "none"),
+        ),
+        # further keys are the workload's parameters (dimension, samples, features, ...)
+    },
+    "code": {
+        "s": Field("int", 0, "default stragglers tolerated for every scheme that has s", minimum=0),
+        "m": Field(
+            "int",
+            1,
+            "default communication reduction for schemes with m > 1 (ye-abbe, grouped)",
+            minimum=1,
+        ),
+    },
+    "scheme": {
+        "code": Field("str", REQUIRED, "registry name (see `gcsim codes`)"),
+        "label": Field(
+            "str",
+            "",
+            "unique label in results and plots (default: the code "
+            "name, with the generator for grouped)",
+        ),
+        "s": Field("int", -1, "stragglers tolerated (default: [code].s)", minimum=0),
+        "m": Field(
+            "int",
+            -1,
+            "communication reduction (default: [code].m where the scheme has m)",
+            minimum=1,
+        ),
+        "options": Field("table", {}, "scheme options, e.g. {generator = 'chebyshev', draws = 5}"),
+    },
+    "output": {
+        "dir": Field("str", "", "results folder (default: results/<name>)"),
+        "format": Field(
+            "choice",
+            "csv",
+            "per-round records format (parquet needs pyarrow)",
+            choices=("csv", "parquet"),
+        ),
+        "records": Field("bool", True, "write per-round records of every point"),
+        "plots": Field("bool", True, "draw the figures at the end of the sweep"),
+        "plot_formats": Field(
+            "list-str", ["png", "pdf"], "figure formats", choices=("png", "pdf", "svg")
+        ),
+    },
+}
+
+TOP_LEVEL = ("scenario", "cluster", "delays", "workload", "code", "schemes", "sweep", "output")
+LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+
+
+def _suggest(key: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(key, options, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(path: str, key: str, options: list[str]) -> ScenarioError:
+    full = f"{path}.{key}" if path else key
+    known = ", ".join(options)
+    return ScenarioError(f"{full}: unknown key{_suggest(key, options)}; valid keys here: {known}")
+
+
+def _fill(section: str, table: Any, path: str | None = None) -> dict[str, Any]:
+    path = path or section
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{path}: expected a table, got {_type_name(table)}")
+    spec = SCHEMA[section]
+    sub_sections = [s.split(".", 1)[1] for s in SCHEMA if s.startswith(section + ".")]
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in spec:
+            out[key] = check_value(f"{path}.{key}", spec[key], value)
+        elif key in sub_sections:
+            out[key] = _fill(f"{section}.{key}", value, f"{path}.{key}")
+        else:
+            raise _unknown(path, key, list(spec) + sub_sections)
+    for key, f in spec.items():
+        if key not in out:
+            if f.required:
+                raise ScenarioError(f"{path}.{key}: required key is missing ({f.doc})")
+            out[key] = copy.deepcopy(f.default)
+    for sub in sub_sections:
+        if sub not in out:
+            out[sub] = _fill(f"{section}.{sub}", {}, f"{path}.{sub}")
+    return out
+
+
+def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
+    """Check a parsed scenario and return it resolved (every default filled in).
+
+    Model parameters (delays, workload, scheme options) are checked later, per sweep
+    point, by the model factories; sweep keys are checked by the expansion.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError("the scenario must be a TOML table")
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise _unknown("", key, list(TOP_LEVEL))
+    for required in ("cluster", "delays", "schemes"):
+        if required not in data:
+            raise ScenarioError(f"{required}: required section is missing (see docs/scenarios.md)")
+    out: dict[str, Any] = {}
+    out["scenario"] = _fill("scenario", data.get("scenario", {}))
+    if not out["scenario"]["name"]:
+        out["scenario"]["name"] = default_name
+    out["cluster"] = _fill("cluster", data["cluster"])
+    delays = data["delays"]
+    out["delays"] = _fill("delays", delays)
+    for key in ("compute", "comm"):
+        if "model" not in out["delays"][key]:
+            raise ScenarioError(
+                f"delays.{key}.model: required key is missing (the delay "
+                "model's name, e.g. 'shifted-exponential')"
+            )
+    wl = data.get("workload", {})
+    if not isinstance(wl, dict):
+        raise ScenarioError(f"workload: expected a table, got {_type_name(wl)}")
+    wl = dict(wl)
+    wl["model"] = check_value(
+        "workload.model", SCHEMA["workload"]["model"], wl.get("model", "random-vectors")
+    )
+    out["workload"] = wl
+    out["code"] = _fill("code", data.get("code", {}))
+    schemes = data["schemes"]
+    if (
+        not isinstance(schemes, list)
+        or not schemes
+        or not all(isinstance(s, dict) for s in schemes)
+    ):
+        raise ScenarioError(
+            "schemes: expected a non-empty array of tables ([[schemes]] code = '...')"
+        )
+    resolved_schemes = []
+    labels: set[str] = set()
+    for i, sch in enumerate(schemes):
+        r = _fill("scheme", sch, f"schemes[{i}]")
+        if not r["label"]:
+            gen = r["options"].get("generator")
+            r["label"] = r["code"] + (f"-{gen}" if isinstance(gen, str) else "")
+        if not LABEL_RE.match(r["label"]):
+            raise ScenarioError(
+                f"schemes[{i}].label: {r['label']!r} must be letters, digits,"
+                " '-' or '_' (it names result folders and sweep keys)"
+            )
+        if r["label"] in labels:
+            raise ScenarioError(
+                f"schemes[{i}].label: {r['label']!r} is used twice; give each scheme a unique label"
+            )
+        labels.add(r["label"])
+        resolved_schemes.append(r)
+    out["schemes"] = resolved_schemes
+    out["sweep"] = _check_sweep(data.get("sweep", {}))
+    out["output"] = _fill("output", data.get("output", {}))
+    return out
+
+
+def _check_sweep(sweep: Any) -> dict[str, Any]:
+    if not isinstance(sweep, dict):
+        raise ScenarioError(f"sweep: expected a table, got {_type_name(sweep)}")
+    out: dict[str, Any] = {"factors": {}, "zip": []}
+    for key, values in sweep.items():
+        if key == "zip":
+            if not isinstance(values, list) or not all(isinstance(z, dict) for z in values):
+                raise ScenarioError("sweep.zip: expected an array of tables ([[sweep.zip]])")
+            for j, z in enumerate(values):
+                lengths = set()
+                for k, v in z.items():
+                    _check_factor_values(f"sweep.zip[{j}].{k}", v)
+                    lengths.add(len(v))
+                if len(lengths) > 1:
+                    raise ScenarioError(
+                        f"sweep.zip[{j}]: zipped keys must have equal lengths; got "
+                        + ", ".join(f"{k}: {len(v)}" for k, v in z.items())
+                    )
+                if not z:
+                    raise ScenarioError(f"sweep.zip[{j}]: empty zip table")
+                out["zip"].append(z)
+            continue
+        _check_factor_values(f"sweep.{key}", values)
+        out["factors"][key] = values
+    return out
+
+
+def _check_factor_values(path: str, values: Any) -> None:
+    if not isinstance(values, list) or not values:
+        raise ScenarioError(
+            f"{path}: a swept key takes a non-empty array of values, got {_type_name(values)}"
+        )
+    for v in values:
+        if isinstance(v, (dict, list)):
+            raise ScenarioError(f"{path}: swept values must be scalars, got {_type_name(v)}")
+
+
+def load_scenario_text(
+    text: str | bytes, *, source: str = "<scenario>", default_name: str = "scenario"
+) -> dict[str, Any]:
+    """Parse TOML text and validate it. Errors are prefixed with ``source``."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return validate(data, default_name=default_name)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+
+
+def load_scenario_file(path: str | Path) -> tuple[dict[str, Any], str]:
+    """Read and validate a scenario file; returns (raw dict, verbatim text)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"{path}: no such scenario file")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return data, text
+
+
+def parse_scalar(text: str) -> Any:
+    """Parse a ``--set`` value as a TOML value (``12``, ``1e-3``, ``"x"``, ``true``,
+    ``inf``, ``[1, 2]``); a bare word that is not TOML is taken as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-\.]*", text):
+            return text
+        raise ScenarioError(
+            f"--set: cannot parse value {text!r} (use TOML syntax, e.g. "
+            '12, 0.5, "name", true, [1, 2])'
+        ) from None
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply ``key.path=value`` to the raw scenario dict (before validation).
+
+    ``schemes.LABEL.key`` addresses a scheme by label (or code name); other paths are
+    nested tables, created when missing. The validation that follows type-checks the
+    result exactly like the file.
+    """
+    if "=" not in assignment:
+        raise ScenarioError(f"--set {assignment!r}: expected key.path=value")
+    path, raw = assignment.split("=", 1)
+    path = path.strip()
+    value = parse_scalar(raw.strip())
+    set_path(data, path, value, where="--set ")
+
+
+def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "") -> None:
+    """Set a dotted path in a raw scenario dict (schemes addressed by label)."""
+    parts = path.split(".")
+    if not path or any(not p for p in parts):
+        raise ScenarioError(f"{where}{path!r}: not a valid key path")
+    if parts[0] == "schemes":
+        if len(parts) < 3:
+            raise ScenarioError(
+                f"{where}{path}: address a scheme key as schemes.LABEL.key (e.g. schemes.frc.s)"
+            )
+        schemes = data.get("schemes")
+        if not isinstance(schemes, list):
+            raise ScenarioError(f"{where}{path}: the scenario has no [[schemes]]")
+        target = [s for s in schemes if isinstance(s, dict) and _label_of(s) == parts[1]]
+        if not target:
+            labels = [_label_of(s) for s in schemes if isinstance(s, dict)]
+            raise ScenarioError(
+                f"{where}{path}: no scheme labelled {parts[1]!r}"
+                f"{_suggest(parts[1], labels)}; labels: {', '.join(labels)}"
+            )
+        node: Any = target[0]
+        rest = parts[2:]
+    else:
+        node = data
+        rest = parts
+    for p in rest[:-1]:
+        if not isinstance(node, dict):
+            raise ScenarioError(f"{where}{path}: {p!r} is inside a value, not a table")
+        nxt = node.get(p)
+        if nxt is None:
+            nxt = node[p] = {}
+        node = nxt
+    if not isinstance(node, dict):
+        raise ScenarioError(f"{where}{path}: cannot set a key inside a non-table value")
+    node[rest[-1]] = value
+
+
+def _label_of(s: dict[str, Any]) -> str:
+    if s.get("label"):
+        return str(s["label"])
+    gen = (s.get("options") or {}).get("generator") if isinstance(s.get("options"), dict) else None
+    return str(s.get("code", "")) + (f"-{gen}" if isinstance(gen, str) else "")
+
+
+def schema_markdown() -> str:
+    """The schema as markdown tables (used to write docs/scenarios.md)."""
+    lines = []
+    for section, fields in SCHEMA.items():
+        title = "[[schemes]]" if section == "scheme" else f"[{section}]"
+        lines += [f"### `{title}`", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        for key, f in fields.items():
+            typ = f.kind if f.kind != "choice" else " / ".join(f'"{c}"' for c in f.choices)
+            if f.required:
+                default = "**required**"
+            elif section == "scheme" and key in ("s", "m"):
+                default = f"[code].{key}"
+            else:
+                d = f.default
+                default = "inf" if d == INF else ("" if d == "" else repr(d).replace("'", '"'))
+            lines.append(f"| `{key}` | {typ} | {default} | {f.doc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(schema_markdown())
