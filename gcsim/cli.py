@@ -188,11 +188,45 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_live(args: argparse.Namespace) -> int:
+    from gcsim.live import run_live
+    from gcsim.scenarios import output_folder
+
+    resolved, text, points = _load(args)
+    folder = output_folder(resolved, args.out)
+    out = run_live(
+        resolved,
+        text,
+        folder=folder,
+        progress=not args.quiet,
+        plots=False if args.no_plots else None,
+    )
+    print(
+        f"{resolved['scenario']['name']} (live): {len(points)} point(s): ran {out.ran}, "
+        f"already done {out.skipped}, failed {len(out.failed)}"
+    )
+    for pid, err in out.failed:
+        print(f"  FAILED {pid}: {err}", file=sys.stderr)
+    print(f"results: {folder}/summary.csv  (compare with: gcsim compare {folder})")
+    return 1 if out.failed else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from gcsim.live.compare import compare_live
+
+    report = compare_live(Path(args.folder), out=Path(args.out) if args.out else None)
+    print(report.markdown)
+    print(f"\nwrote {report.path} and {len(report.figures)} figure file(s)")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "validate": (cmd_validate, "check a scenario file (and every sweep point) without running"),
     "sweep": (cmd_sweep, "run every point of a scenario file (parallel, resumable)"),
     "run": (cmd_run, "run one point of a scenario file and print its summary"),
     "plot": (cmd_plot, "draw the figures of a results folder"),
+    "live": (cmd_live, "run a scenario on real MPI processes (the live backend)"),
+    "compare": (cmd_compare, "calibrate the simulator on a live run and compare them"),
     "codes": (cmd_codes, "list the gradient codes with their parameters and constraints"),
     "check": (cmd_check, "check decodability and measure stability of one code"),
     "report": (cmd_report, "decodability-and-stability report of every scheme"),
@@ -232,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                 default=20_000,
                 help="check every set of size <= s up to this many",
             )
-        if name in ("validate", "sweep", "run"):
+        if name in ("validate", "sweep", "run", "live"):
             sp.add_argument("scenario", help="scenario file (TOML)")
             sp.add_argument(
                 "--set",
@@ -262,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
                 help="move existing results of another scenario aside",
             )
             sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+        if name == "live":
+            sp.add_argument("--out", default=None, help="results folder")
+            sp.add_argument("--no-plots", action="store_true", help="skip the figures")
+            sp.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+        if name == "compare":
+            sp.add_argument("folder", help="results folder of `gcsim live`")
+            sp.add_argument("--out", default=None, help="report folder (default FOLDER/compare)")
         if name == "run":
             sp.add_argument("--point", default="0", help="point index or id (default 0)")
             sp.add_argument("--records", default=None, help="write per-round records (CSV)")

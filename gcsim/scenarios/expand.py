@@ -29,7 +29,7 @@ __all__ = ["Point", "expand", "factor_keys"]
 
 HAS_M = ("ye-abbe", "grouped")
 FREE_FORM = ("delays.compute", "delays.comm", "workload")
-NOT_SWEEPABLE = ("output", "scenario.name", "scenario.description", "scenario.replicates")
+NOT_SWEEPABLE = ("output", "live", "scenario.name", "scenario.description", "scenario.replicates")
 
 
 @dataclass

@@ -263,6 +263,40 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
         "options": Field("table", {}, "scheme options, e.g. {generator = 'chebyshev', draws = 5}"),
     },
+    "live": {
+        "round_timeout": Field(
+            "float",
+            30.0,
+            "live only: a round not decodable within this time fails (s)",
+            minimum=0,
+            exclusive_min=True,
+        ),
+        "poll_interval": Field(
+            "float",
+            2e-4,
+            "live only: sleep between polls of MPI messages (s); workers and server never spin",
+            minimum=0,
+        ),
+        "point_timeout": Field(
+            "float",
+            600.0,
+            "live only: a whole point is aborted after this long (s)",
+            minimum=0,
+            exclusive_min=True,
+        ),
+        "mpiexec": Field("str", "mpiexec", "live only: the MPI launcher (mpiexec, srun...)"),
+        "mpiexec_args": Field(
+            "list-str",
+            [],
+            "live only: extra launcher arguments, e.g. ['-f', 'hostfile'] or ['--mpi=pmi2']",
+        ),
+        "shutdown_timeout": Field(
+            "float",
+            5.0,
+            "live only: how long the server waits for workers to finish at the end (s)",
+            minimum=0,
+        ),
+    },
     "output": {
         "dir": Field("str", "", "results folder (default: results/<name>)"),
         "format": Field(
@@ -279,7 +313,17 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
 }
 
-TOP_LEVEL = ("scenario", "cluster", "delays", "workload", "code", "schemes", "sweep", "output")
+TOP_LEVEL = (
+    "scenario",
+    "cluster",
+    "delays",
+    "workload",
+    "code",
+    "schemes",
+    "sweep",
+    "live",
+    "output",
+)
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 
@@ -384,6 +428,7 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
         resolved_schemes.append(r)
     out["schemes"] = resolved_schemes
     out["sweep"] = _check_sweep(data.get("sweep", {}))
+    out["live"] = _fill("live", data.get("live", {}))
     out["output"] = _fill("output", data.get("output", {}))
     return out
 

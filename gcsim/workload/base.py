@@ -36,6 +36,24 @@ class Workload(ABC):
     def partials(self) -> np.ndarray:
         """Partial gradients at the current model, shape (k, l)."""
 
+    # ---- distributed execution (the live backend): data travel once, models each round
+    def payload(self, j: int) -> Any:
+        """The data a worker needs to compute partition j's partial gradient."""
+        return self.partials()[j]
+
+    @staticmethod
+    def partial(payload: Any, model: np.ndarray | None) -> np.ndarray:
+        """Partition's partial gradient from its payload at ``model`` (on a worker)."""
+        return np.asarray(payload)
+
+    @property
+    def model(self) -> np.ndarray | None:
+        """The current model (broadcast every round), or None."""
+        return None
+
+    def set_model(self, model: np.ndarray | None) -> None:  # noqa: B027 - optional hook
+        """Replace the current model (used to recompute losses after a live run)."""
+
     def update(self, gradient: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Apply a decoded gradient (no-op for workloads without a model)."""
 

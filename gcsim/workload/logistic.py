@@ -89,6 +89,23 @@ class LogisticRegression(Workload):
             out[j] = Xj.T @ (expit(Xj @ self.w) - yj) / N + self.reg * self.w / self._k
         return out
 
+    def payload(self, j: int) -> Any:
+        Xj, yj = self._parts[j]
+        return {"X": Xj, "y": yj, "N": self.samples, "reg": self.reg, "k": self._k}
+
+    @staticmethod
+    def partial(payload: Any, model: np.ndarray | None) -> np.ndarray:
+        w = np.asarray(model, dtype=float)
+        X, y = payload["X"], payload["y"]
+        return X.T @ (expit(X @ w) - y) / payload["N"] + payload["reg"] * w / payload["k"]
+
+    @property
+    def model(self) -> np.ndarray | None:
+        return self.w
+
+    def set_model(self, model: np.ndarray | None) -> None:
+        self.w = np.array(model, dtype=float)
+
     def update(self, gradient: np.ndarray) -> None:
         self.w = self.w - self.lr * np.asarray(gradient, dtype=float)
 

@@ -1,0 +1,253 @@
+"""The live MPI backend: a real run on this machine, faults, misconfiguration, and the
+simulator's agreement with it (n = 4 workers, a few rounds: fits CI on 2 cores)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gcsim.cli import main
+from gcsim.live.compare import compare_live
+from gcsim.scenarios import load_results
+from gcsim.sim.result import ROUND_COLUMNS
+
+REPO = Path(__file__).resolve().parents[2]
+
+LIVE = """
+[scenario]
+name = "live-test"
+seed = 5
+rounds = {rounds}
+
+[cluster]
+n = 4
+policy = "{policy}"
+
+[delays.compute]
+model = "shifted-exponential"
+shift = 0.01
+rate = 100.0
+
+[workload]
+model = "logistic"
+samples = 200
+features = 16
+
+[code]
+s = 1
+m = 2
+
+{schemes}
+
+[live]
+round_timeout = {timeout}
+"""
+
+SCHEMES = """
+[[schemes]]
+code = "uncoded"
+
+[[schemes]]
+code = "grouped"
+
+[[schemes]]
+code = "frc"
+"""
+
+
+def scenario(tmp_path: Path, rounds=8, policy="cancel", schemes=SCHEMES, timeout=10.0) -> Path:
+    p = tmp_path / "live.toml"
+    p.write_text(LIVE.format(rounds=rounds, policy=policy, schemes=schemes, timeout=timeout))
+    return p
+
+
+def test_small_live_run_records_compare_and_exact_training(tmp_path, capsys):
+    path = scenario(tmp_path)
+    out = tmp_path / "res"
+    assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    res = load_results(out)
+    assert (res.summary["status"] == "ok").all() and len(res.summary) == 3
+    rec = res.records
+    assert set(ROUND_COLUMNS) <= set(rec.columns)
+    assert rec["decoded"].all()
+    assert (rec["duration"] > 0.01).all()  # the injected delays are really waited out
+    # exact codes train exactly the uncoded model, round for round
+    models = {
+        p.scheme: np.load(out / "points" / p.point / "final_model.npy")
+        for p in res.summary.itertuples()
+    }
+    np.testing.assert_allclose(models["grouped"], models["uncoded"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(models["frc"], models["uncoded"], rtol=1e-9, atol=1e-12)
+    assert (rec["rel_error"] < 1e-12).all()
+    # per-worker records and the measured traces the simulator can replay
+    pdir = out / "points" / res.summary["point"][1]
+    workers = pd.read_csv(pdir / "workers.csv")
+    assert len(workers) == 8 * 4 and set(workers["status"]) <= {"responder", "cancelled"}
+    trace = pd.read_csv(pdir / "compute_trace.csv")
+    assert trace.shape == (8, 4) and (trace.to_numpy() > 0).all()
+    # the same live run and its calibrated simulation
+    report = compare_live(out)
+    assert set(report.table["scheme"]) == {"uncoded", "grouped", "frc"}
+    assert (report.table["mean_rel_diff"].abs() < 0.25).all(), report.markdown
+    assert (out / "compare" / "compare.md").is_file()
+    assert (out / "compare" / "compare.png").stat().st_size > 0
+
+
+def _pids(folder: Path, timeout: float = 60) -> dict:
+    end = time.time() + timeout
+    while time.time() < end:
+        for f in folder.glob("points/.tmp-*/pids.json"):
+            try:
+                return json.loads(f.read_text())
+            except json.JSONDecodeError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("the live run never started")
+
+
+def _launch(path: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gcsim.cli",
+            "live",
+            str(path),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-plots",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _rows(out: Path) -> pd.DataFrame:
+    for f in out.glob("points/.tmp-*/records.csv"):
+        try:
+            return pd.read_csv(f)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            pass
+    return pd.DataFrame({"decoded": []})
+
+
+def _wait_rows(out: Path, cond, timeout: float = 90) -> pd.DataFrame:
+    end = time.time() + timeout
+    while time.time() < end:
+        rows = _rows(out)
+        if len(rows) and cond(rows):
+            return rows
+        time.sleep(0.05)
+    raise AssertionError("the live run did not get there in time")
+
+
+def test_a_stopped_worker_is_a_straggler_and_undecodable_rounds_fail_cleanly(tmp_path):
+    one = '[[schemes]]\ncode = "frc"\n'  # groups {0,1}, {2,3}: worker 3 alone is harmless
+    path = scenario(tmp_path, rounds=60, schemes=one, timeout=0.5)
+    out = tmp_path / "res"
+    proc = _launch(path, out)
+    pids = _pids(out)
+    w2, w3 = pids["workers"][2], pids["workers"][3]
+    try:
+        _wait_rows(out, lambda r: len(r) >= 3)
+        os.kill(w3, signal.SIGSTOP)
+        stopped_at = len(_rows(out))
+        _wait_rows(out, lambda r: len(r) >= stopped_at + 8)
+        os.kill(w2, signal.SIGSTOP)  # group {2, 3} lost: rounds cannot decode
+        _wait_rows(out, lambda r: (~r["decoded"].astype(bool)).sum() >= 2)
+        os.kill(w2, signal.SIGCONT)  # group {2, 3} is back through worker 2
+        os.kill(w3, signal.SIGCONT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        for pid in (w2, w3):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        if proc.poll() is None:
+            proc.kill()
+    rec = load_results(out).records
+    assert len(rec) == 60, stderr
+    failed = rec[~rec["decoded"]]
+    window = rec.iloc[stopped_at + 2 : int(failed.index[0])]  # worker 3 stopped, 2 alive
+    ok = window[window["decoded"]]
+    assert len(ok) >= 5  # rounds went on without worker 3
+    assert not ok["responders"].astype(str).str.split().apply(lambda x: "3" in x).any()
+    assert len(failed) >= 2 and (failed["duration"] < 1.5).all()  # the 0.5 s timeout
+    assert rec["decoded"].iloc[-3:].all()  # and it recovers when worker 2 is back
+    assert "not decodable within 0.5 s" in stderr
+
+
+def test_a_dead_worker_ends_the_run_with_a_clear_error_and_keeps_the_records(tmp_path):
+    one = '[[schemes]]\ncode = "grouped"\n'
+    path = scenario(tmp_path, rounds=400, schemes=one)
+    out = tmp_path / "res"
+    proc = _launch(path, out)
+    pids = _pids(out)
+    time.sleep(1.5)
+    os.kill(pids["workers"][1], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    assert "worker 1 (MPI rank 2, pid" in stderr and "died" in stderr
+    assert "during round" in stderr
+    res = load_results(out)
+    row = res.summary.iloc[0]
+    assert row["status"] == "failed" and "worker 1" in row["error"]
+    kept = res.records
+    assert 0 < len(kept) < 400  # every finished round is on disk
+
+
+def test_launch_with_too_few_processes_is_refused_before_any_round(tmp_path):
+    from gcsim.live import find_launcher
+
+    spec = {"n": 4}
+    sp = tmp_path / "spec.json"
+    sp.write_text(json.dumps(spec))
+    proc = subprocess.run(
+        [
+            find_launcher("mpiexec"),
+            "-n",
+            "3",
+            sys.executable,
+            "-m",
+            "gcsim.live.node",
+            str(sp),
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "the launch provided 3 MPI processes but the point needs n + 1 = 5" in proc.stderr
+    assert not (tmp_path / "o" / "records.csv").exists()
+
+
+def test_compare_refuses_simulated_results(tmp_path, capsys):
+    path = scenario(tmp_path, rounds=3, schemes='[[schemes]]\ncode = "frc"\n')
+    assert main(["sweep", str(path), "--out", str(tmp_path / "sim"), "-q", "--no-plots"]) == 0
+    assert main(["compare", str(tmp_path / "sim")]) == 2
+    assert "not a live run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("policy", ["non-preemptive"])
+def test_non_preemptive_live_run(tmp_path, policy):
+    path = scenario(tmp_path, rounds=6, policy=policy, schemes='[[schemes]]\ncode = "crc"\n')
+    out = tmp_path / "res"
+    assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    rec = load_results(out).records
+    assert rec["decoded"].all() and len(rec) == 6
