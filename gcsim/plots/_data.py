@@ -1,0 +1,146 @@
+"""Shared helpers of the data steps: getting the tables, filtering, choosing one value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ResultsLike"]
+
+
+class ResultsLike(Protocol):
+    """Anything with the two tables of :class:`gcsim.scenarios.store.Results`."""
+
+    summary: pd.DataFrame
+    records: pd.DataFrame
+
+
+def summary_of(obj: ResultsLike | pd.DataFrame) -> pd.DataFrame:
+    """The summary table of a results object (a DataFrame is taken as the summary)."""
+    df = obj if isinstance(obj, pd.DataFrame) else getattr(obj, "summary", None)
+    return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
+
+
+def records_of(obj: ResultsLike | pd.DataFrame) -> pd.DataFrame:
+    """The records table of a results object (a DataFrame is taken as the records)."""
+    df = obj if isinstance(obj, pd.DataFrame) else getattr(obj, "records", None)
+    return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
+
+
+def has(df: pd.DataFrame, *cols: str) -> bool:
+    return all(c in df.columns for c in cols)
+
+
+def num(df: pd.DataFrame, col: str) -> pd.Series:
+    """A column as float (missing column or unparsable values -> NaN)."""
+    if col not in df.columns:
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    return pd.to_numeric(df[col], errors="coerce").astype(float)
+
+
+def as_bool(s: pd.Series) -> pd.Series:
+    """A boolean column that may have been read back as text or numbers."""
+    if s.dtype == bool:
+        return s
+    text = s.astype(str).str.strip().str.lower()
+    return text.isin(["true", "1", "1.0", "yes"])
+
+
+def ok_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows with ``status == "ok"`` (all rows when there is no status column)."""
+    if summary.empty or "status" not in summary.columns:
+        return summary.copy()
+    return summary[summary["status"].astype(str) == "ok"].copy()
+
+
+def labels(df: pd.DataFrame) -> pd.Series:
+    """The scheme label column as text (``"?"`` where missing)."""
+    if "scheme" not in df.columns:
+        return pd.Series("?", index=df.index, dtype=object)
+    return df["scheme"].map(lambda x: "?" if x is None or x != x else str(x))
+
+
+def most_common(values: Iterable[Any]) -> Any:
+    """The most frequent non-missing value; ties go to the largest. ``None`` if empty."""
+    s = pd.Series(list(values), dtype=object).dropna()
+    if s.empty:
+        return None
+    counts = s.value_counts(sort=False)
+    top = counts.max()
+    winners: list[Any] = [v for v, c in counts.items() if c == top]
+    try:
+        return max(winners)
+    except TypeError:  # mixed types: fall back on the text
+        return max(winners, key=str)
+
+
+def single_values(data: pd.DataFrame, cols: Mapping[str, str]) -> list[str]:
+    """``"name = v"`` for every column (``col -> name``) that holds exactly one value."""
+    out: list[str] = []
+    for col, name in cols.items():
+        if col in data.columns:
+            vals = list(pd.unique(data[col].dropna()))
+            if len(vals) == 1:
+                out.append(f"{name} = {as_int_if_whole(vals[0])}")
+    return out
+
+
+def as_int_if_whole(x: Any) -> Any:
+    """``3.0 -> 3`` and numpy scalars to Python ones, for display; others unchanged."""
+    if isinstance(x, (np.integer, np.bool_)):
+        return x.item()
+    if isinstance(x, (float, np.floating)):
+        return int(x) if np.isfinite(x) and float(x).is_integer() else float(x)
+    return x
+
+
+def pick(df: pd.DataFrame, col: str, value: Any) -> tuple[pd.DataFrame, Any]:
+    """Keep the rows whose ``col`` is ``value`` (default: its most common value).
+
+    Returns the rows and the value chosen (``None`` when the column is missing or empty,
+    in which case the rows are returned unfiltered).
+    """
+    if col not in df.columns or df.empty:
+        return df, None
+    vals = pd.to_numeric(df[col], errors="coerce")
+    if value is None:
+        value = most_common(vals)
+        if value is None:
+            return df, None
+    return df[vals == float(value)], as_int_if_whole(value)
+
+
+def with_point_columns(records: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Records with ``n``, ``s`` and ``s_requested`` of their point (from the summary)."""
+    rec = records.copy()
+    if "point" in rec.columns and has(summary, "point"):
+        cols = [c for c in ("n", "s", "s_requested") if c in summary.columns]
+        info = summary.drop_duplicates("point").set_index("point")
+        for c in cols:
+            mapped = rec["point"].map(info[c])
+            rec[c] = mapped if c not in rec.columns else rec[c].where(rec[c].notna(), mapped)
+    return rec
+
+
+def select_cluster(
+    records: pd.DataFrame, summary: pd.DataFrame, n: Any, s: Any
+) -> tuple[pd.DataFrame, Any, Any]:
+    """The records of one cluster size and one straggler setting.
+
+    ``n``: the given value, else the most common among the records (ties: largest).
+    ``s``: compared with ``s_requested`` (what the scenario asked for, the same for
+    every scheme of a sweep point) when the summary has it, else with the code's ``s``;
+    default its most common value at that n. Other swept factors are pooled.
+
+    Returns the rows, the n and the s used (``None`` where the column is absent).
+    """
+    rec = with_point_columns(records, summary)
+    rec, n_used = pick(rec, "n", n)
+    s_col = (
+        "s_requested" if "s_requested" in rec.columns and rec["s_requested"].notna().any() else "s"
+    )
+    rec, s_used = pick(rec, s_col, s)
+    return rec, n_used, s_used

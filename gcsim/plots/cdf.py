@@ -1,0 +1,141 @@
+"""Figure 4: empirical CDF of the round times of one cluster, per scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from gcsim.plots._data import (
+    ResultsLike,
+    as_bool,
+    labels,
+    num,
+    records_of,
+    select_cluster,
+    single_values,
+    summary_of,
+)
+from gcsim.plots.style import (
+    SchemeStyle,
+    add_legend,
+    empty_state,
+    new_axes,
+    ordered,
+    resolve_styles,
+    style_context,
+)
+
+__all__ = ["CDF_COLUMNS", "plot_round_time_cdf", "round_time_cdf_data"]
+
+#: Columns of :func:`round_time_cdf_data`.
+CDF_COLUMNS = ("scheme", "n", "s", "duration", "cdf")
+
+
+def round_time_cdf_data(
+    results: ResultsLike, *, n: int | None = None, s: int | None = None
+) -> pd.DataFrame:
+    """Empirical CDF of the decoded rounds' durations, per scheme, for one cluster.
+
+    Uses the per-round ``records`` (``decoded`` rounds with a finite ``duration``) of
+    one n — ``n`` if given, else the most common n among the records (ties to the
+    largest) — and one straggler setting ``s``, compared with the points' requested s
+    (``s_requested`` in the summary, the same for every scheme at a sweep point; the
+    code's own s when the summary lacks it), default its most common value. Replicates
+    and any other swept factor are pooled.
+
+    Parameters
+    ----------
+    results : Results
+        A loaded results folder (both tables are used).
+    n, s : int, optional
+        The cluster size and requested straggler count to keep.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`CDF_COLUMNS`: per scheme the sorted durations (s) and
+        ``cdf = i / N`` (i = 1..N), the fraction of its rounds no longer than that.
+    """
+    rec = records_of(results)
+    if rec.empty or "duration" not in rec.columns:
+        return pd.DataFrame(columns=list(CDF_COLUMNS))
+    rec, n_used, s_used = select_cluster(rec, summary_of(results), n, s)
+    dur = num(rec, "duration")
+    keep = np.isfinite(dur)
+    if "decoded" in rec.columns:
+        keep &= as_bool(rec["decoded"])
+    rec = pd.DataFrame({"scheme": labels(rec), "duration": dur})[keep]
+    parts = []
+    for scheme, g in rec.groupby("scheme", sort=True):
+        d = np.sort(g["duration"].to_numpy(float))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "scheme": scheme,
+                    "n": n_used,
+                    "s": s_used,
+                    "duration": d,
+                    "cdf": np.arange(1, len(d) + 1) / len(d),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=list(CDF_COLUMNS))
+    return pd.concat(parts, ignore_index=True)[list(CDF_COLUMNS)]
+
+
+def plot_round_time_cdf(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    styles: Mapping[str, SchemeStyle] | None = None,
+    logx: bool = False,
+    title: str | None = None,
+) -> Axes:
+    """Draw :func:`round_time_cdf_data`: one step curve per scheme.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The output of :func:`round_time_cdf_data`.
+    ax, styles, title
+        As in :func:`gcsim.plots.plot_round_time_vs_s`.
+    logx : bool
+        Log-scale time axis (for heavy-tailed delays).
+
+    Returns
+    -------
+    Axes
+    """
+    with style_context():
+        if ax is None:
+            ax = new_axes()[1][0]
+        ax.set_xlabel("round time t (s, simulated)")
+        ax.set_ylabel("fraction of rounds ≤ t")
+        where = single_values(data, {"n": "n", "s": "requested s"})
+        ax.set_title(title or "Round time CDF" + (f" ({', '.join(where)})" if where else ""))
+        if data.empty:
+            return empty_state(ax, "no decoded rounds in the records")
+        st = resolve_styles(data["scheme"], styles)
+        for scheme in ordered(data["scheme"], st):
+            g = data[data["scheme"] == scheme]
+            x = g["duration"].to_numpy(float)
+            y = g["cdf"].to_numpy(float)
+            x = np.concatenate([[x[0]], x])
+            y = np.concatenate([[0.0], y])
+            ax.step(
+                x,
+                y,
+                where="post",
+                color=st[scheme].color,
+                linestyle=st[scheme].linestyle,
+                label=scheme,
+            )
+        if logx and (data["duration"] > 0).all():
+            ax.set_xscale("log")
+        ax.set_ylim(0.0, 1.02)
+        add_legend(ax, title="scheme")
+        return ax

@@ -1,0 +1,147 @@
+"""Figure 5: training loss against simulated wall-clock time, per scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from gcsim.plots._data import (
+    ResultsLike,
+    labels,
+    num,
+    records_of,
+    select_cluster,
+    single_values,
+    summary_of,
+)
+from gcsim.plots.style import (
+    SchemeStyle,
+    add_legend,
+    empty_state,
+    new_axes,
+    ordered,
+    resolve_styles,
+    style_context,
+)
+
+__all__ = ["LOSS_COLUMNS", "loss_vs_time_data", "plot_loss_vs_time"]
+
+#: Columns of :func:`loss_vs_time_data`.
+LOSS_COLUMNS = ("scheme", "point", "replicate", "n", "s", "round", "time", "loss")
+
+
+def loss_vs_time_data(
+    results: ResultsLike,
+    *,
+    n: int | None = None,
+    s: int | None = None,
+    replicate: int | None = None,
+) -> pd.DataFrame:
+    """One training curve per scheme: loss after each round against the round's end.
+
+    The cluster (n, s) is chosen as in :func:`round_time_cdf_data`. Each scheme shows one
+    run, not an average (replicates face different stragglers, so their curves do not
+    share time points): the records of ``replicate`` if given, else of the smallest
+    replicate present (replicate 0 normally); when several points remain (another
+    swept factor) the first point id in sorted order. Rounds with a NaN loss (failed
+    rounds, runs without a model) are left out.
+
+    Parameters
+    ----------
+    results : Results
+        A loaded results folder.
+    n, s : int, optional
+        Cluster size and requested straggler count to keep.
+    replicate : int, optional
+        Replicate to show.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`LOSS_COLUMNS` (``time``: the records' ``end``, simulated
+        seconds), sorted by scheme and time; empty when no loss is finite.
+    """
+    rec = records_of(results)
+    if rec.empty or "loss" not in rec.columns:
+        return pd.DataFrame(columns=list(LOSS_COLUMNS))
+    rec, n_used, s_used = select_cluster(rec, summary_of(results), n, s)
+    df = pd.DataFrame(
+        {
+            "scheme": labels(rec),
+            "point": rec["point"].astype(str) if "point" in rec.columns else "?",
+            "replicate": num(rec, "replicate").fillna(0.0),
+            "round": num(rec, "round"),
+            "time": num(rec, "end"),
+            "loss": num(rec, "loss"),
+        }
+    )
+    df = df[np.isfinite(df["loss"]) & np.isfinite(df["time"])]
+    if replicate is not None:
+        df = df[df["replicate"] == float(replicate)]
+    parts: list[pd.DataFrame] = []
+    for _, g in df.groupby("scheme", sort=True):
+        g = g[g["replicate"] == g["replicate"].min()]
+        g = g[g["point"] == min(g["point"])]
+        parts.append(g.sort_values("time"))
+    if not parts:
+        return pd.DataFrame(columns=list(LOSS_COLUMNS))
+    out = pd.concat(parts, ignore_index=True)
+    out["replicate"] = out["replicate"].astype(int)
+    out["n"], out["s"] = n_used, s_used
+    return out[list(LOSS_COLUMNS)]
+
+
+def plot_loss_vs_time(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    styles: Mapping[str, SchemeStyle] | None = None,
+    logy: bool = False,
+    title: str | None = None,
+) -> Axes:
+    """Draw :func:`loss_vs_time_data`: one loss curve per scheme.
+
+    With no data (every loss NaN: the scenario trains no model) the axes carry a short
+    message instead.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The output of :func:`loss_vs_time_data`.
+    ax, styles, title
+        As in :func:`gcsim.plots.plot_round_time_vs_s`.
+    logy : bool
+        Log-scale loss axis.
+
+    Returns
+    -------
+    Axes
+    """
+    with style_context():
+        if ax is None:
+            ax = new_axes()[1][0]
+        ax.set_xlabel("simulated wall-clock time (s)")
+        ax.set_ylabel("training loss (objective value)")
+        where = single_values(data, {"n": "n", "s": "requested s"})
+        reps = sorted(set(data["replicate"])) if "replicate" in data.columns else []
+        if len(reps) == 1:
+            where.append(f"replicate {reps[0]}")
+        ax.set_title(title or "Training loss vs time" + (f" ({', '.join(where)})" if where else ""))
+        if data.empty:
+            return empty_state(ax, "no finite training loss\n(the scenario trains no model)")
+        st = resolve_styles(data["scheme"], styles)
+        for scheme in ordered(data["scheme"], st):
+            g = data[data["scheme"] == scheme]
+            kw: dict[str, Any] = {"color": st[scheme].color, "linestyle": st[scheme].linestyle}
+            if len(g) <= 20:
+                kw["marker"] = st[scheme].marker
+            ax.plot(g["time"].to_numpy(float), g["loss"].to_numpy(float), label=scheme, **kw)
+        if logy and (data["loss"] > 0).all():
+            ax.set_yscale("log")
+        ax.set_xlim(left=0.0)
+        add_legend(ax, title="scheme")
+        return ax

@@ -1,0 +1,168 @@
+"""Figure 1: mean round time against the number of stragglers tolerated, per scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+
+from gcsim.plots._data import (
+    ResultsLike,
+    as_int_if_whole,
+    labels,
+    num,
+    ok_rows,
+    pick,
+    single_values,
+    summary_of,
+)
+from gcsim.plots.style import (
+    SchemeStyle,
+    add_legend,
+    empty_state,
+    new_axes,
+    ordered,
+    resolve_styles,
+    style_context,
+)
+
+__all__ = ["ROUND_TIME_COLUMNS", "plot_round_time_vs_s", "round_time_vs_s_data"]
+
+#: Columns of :func:`round_time_vs_s_data`.
+ROUND_TIME_COLUMNS = (
+    "scheme",
+    "n",
+    "s",
+    "mean",
+    "sem",
+    "ci_low",
+    "ci_high",
+    "replicates",
+    "level",
+)
+
+
+def round_time_vs_s_data(
+    results: ResultsLike | pd.DataFrame, *, n: int | None = None, level: float = 0.95
+) -> pd.DataFrame:
+    """Mean round time per (scheme, s) with a normal confidence interval.
+
+    Only ``status == "ok"`` rows with a finite ``mean_round_time`` count. When several
+    ``n`` are present the figure is for one cluster size: ``n`` if given, else the most
+    common ``n`` among those rows (ties go to the largest). The rows sharing a
+    (scheme, s) at that n — the replicates — are combined: the mean of their
+    ``mean_round_time`` values, and the standard error of that mean from the per-point
+    ``sem_round_time`` values, ``sqrt(sum sem_i**2) / k`` for k rows (independent
+    replicates). A missing sem in any row leaves the pooled sem (and the interval) NaN.
+
+    Parameters
+    ----------
+    results : Results or DataFrame
+        A loaded results folder or its summary table.
+    n : int, optional
+        Cluster size to keep.
+    level : float
+        Confidence level of the interval ``mean ± z * sem``.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`ROUND_TIME_COLUMNS`, one row per (scheme, s), sorted by scheme
+        and s; empty (with those columns) when nothing qualifies.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1); got level={level!r}")
+    df = ok_rows(summary_of(results))
+    df = df.assign(
+        scheme=labels(df),
+        n=num(df, "n"),
+        s=num(df, "s"),
+        mean_round_time=num(df, "mean_round_time"),
+        sem_round_time=num(df, "sem_round_time"),
+    )
+    df = df[np.isfinite(df["mean_round_time"]) & np.isfinite(df["s"])]
+    df, n_used = pick(df, "n", n)
+    if df.empty:
+        return pd.DataFrame(columns=list(ROUND_TIME_COLUMNS))
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    rows: list[dict[str, Any]] = []
+    for (scheme, _), g in df.groupby(["scheme", "s"], sort=True):
+        k = len(g)
+        sems = g["sem_round_time"].to_numpy(float)
+        mean = float(g["mean_round_time"].mean())
+        sem = float(np.sqrt(np.sum(sems**2)) / k) if np.all(np.isfinite(sems)) else np.nan
+        rows.append(
+            {
+                "scheme": scheme,
+                "n": n_used,
+                "s": as_int_if_whole(float(g["s"].iloc[0])),
+                "mean": mean,
+                "sem": sem,
+                "ci_low": mean - z * sem,
+                "ci_high": mean + z * sem,
+                "replicates": k,
+                "level": level,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(ROUND_TIME_COLUMNS))
+
+
+def plot_round_time_vs_s(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    styles: Mapping[str, SchemeStyle] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw :func:`round_time_vs_s_data`: one line per scheme, its CI as a band.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The output of :func:`round_time_vs_s_data`.
+    ax : Axes, optional
+        Where to draw (a new figure without pyplot otherwise).
+    styles : mapping, optional
+        Scheme label -> :class:`SchemeStyle` (default :func:`scheme_styles` of the data).
+    title : str, optional
+        Overrides the default title.
+
+    Returns
+    -------
+    Axes
+    """
+    with style_context():
+        if ax is None:
+            ax = new_axes()[1][0]
+        ax.set_xlabel("stragglers tolerated s (workers)")
+        ax.set_ylabel("mean round time (s, simulated)")
+        where = "".join(f" ({w})" for w in single_values(data, {"n": "n"}))
+        ax.set_title(title or f"Mean round time vs stragglers tolerated{where}")
+        if data.empty:
+            return empty_state(ax, "no successful points with a finite mean round time")
+        st = resolve_styles(data["scheme"], styles)
+        level = float(data["level"].iloc[0]) if "level" in data.columns else 0.95
+        for scheme in ordered(data["scheme"], st):
+            g = data[data["scheme"] == scheme].sort_values("s")
+            x = g["s"].to_numpy(float)
+            ax.plot(x, g["mean"].to_numpy(float), label=scheme, **st[scheme].line_kwargs())
+            lo, hi = g["ci_low"].to_numpy(float), g["ci_high"].to_numpy(float)
+            if np.isfinite(lo).any():
+                ax.fill_between(
+                    x,
+                    lo,
+                    hi,
+                    color=st[scheme].color,
+                    alpha=0.18,
+                    linewidth=0,
+                    label=f"_ci {scheme}",
+                )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0.0)
+        add_legend(ax, title=f"scheme (band: {level:.0%} CI)")
+        return ax

@@ -1,0 +1,323 @@
+"""Every figure of a results folder, saved as PNG and PDF, with a note of what was skipped."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from gcsim.plots._data import (
+    ResultsLike,
+    as_int_if_whole,
+    labels,
+    records_of,
+    single_values,
+    summary_of,
+)
+from gcsim.plots.cdf import plot_round_time_cdf, round_time_cdf_data
+from gcsim.plots.decode_time import decode_time_vs_n_data, plot_decode_time_vs_n
+from gcsim.plots.loss import loss_vs_time_data, plot_loss_vs_time
+from gcsim.plots.round_time import plot_round_time_vs_s, round_time_vs_s_data
+from gcsim.plots.stability import plot_stability_vs_n, stability_vs_n_data
+from gcsim.plots.style import SchemeStyle, add_legend, new_axes, scheme_styles, style_context
+from gcsim.plots.tradeoff import plot_tradeoff_d_vs_m, tradeoff_d_vs_m_data
+
+__all__ = ["FIGURES", "FigurePlan", "figure_plan", "plot_results"]
+
+log = logging.getLogger(__name__)
+
+#: Figure names (file stems) in drawing order, with a one-line description.
+FIGURES: dict[str, str] = {
+    "round_time_vs_s": "mean round time vs stragglers tolerated s, 95% CI bands",
+    "tradeoff_d_vs_m": "computation load d vs communication reduction m, Ye–Abbe bound",
+    "stability_vs_n": "worst relative error and condition number vs n, float64/float32",
+    "round_time_cdf": "empirical CDF of round times for one cluster",
+    "loss_vs_time": "training loss vs simulated wall-clock time",
+    "decode_time_vs_n": "measured decode time per round vs n",
+}
+
+#: Most panels the trade-off figure gets (one per s); beyond, only the most common s.
+MAX_TRADEOFF_PANELS = 4
+
+#: Formats :func:`plot_results` accepts.
+FORMATS = ("png", "pdf", "svg", "eps")
+
+
+#: Columns of the one-cluster figures, as named in the README notes.
+_CLUSTER = {"n": "n", "s": "requested s", "replicate": "replicate"}
+
+
+@dataclass(eq=False)
+class FigurePlan:
+    """What one figure will show, or why it is skipped.
+
+    Attributes
+    ----------
+    name : str
+        File stem, a key of :data:`FIGURES`.
+    data : DataFrame
+        The output of the figure's data function.
+    reason : str or None
+        Why the figure is skipped; ``None`` when it is drawn.
+    note : str
+        What was chosen (which n, which s...), for the README.
+    """
+
+    name: str
+    data: pd.DataFrame
+    reason: str | None = None
+    note: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def drawn(self) -> bool:
+        return self.reason is None
+
+
+def _values(df: pd.DataFrame, col: str) -> list[Any]:
+    if col not in df.columns:
+        return []
+    return sorted({as_int_if_whole(v) for v in df[col].dropna()}, key=str)
+
+
+def _join(values: Sequence[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _nums(summary: pd.DataFrame, col: str) -> list[Any]:
+    if col not in summary.columns:
+        return []
+    vals = pd.to_numeric(summary[col], errors="coerce").dropna().unique()
+    return [as_int_if_whole(v) for v in sorted(vals)]
+
+
+def figure_plan(results: ResultsLike) -> list[FigurePlan]:
+    """Run every data function and decide which figures have what they need.
+
+    Rules: ``round_time_vs_s`` needs a scheme with two values of s (at the chosen n);
+    ``tradeoff_d_vs_m`` one successful point with known s, m and d (one panel per s that
+    two schemes share, at most four, else the most common one); ``stability_vs_n``
+    a measured relative error or condition number and at least two values of n;
+    ``round_time_cdf`` a decoded round in the records; ``loss_vs_time`` a finite loss;
+    ``decode_time_vs_n`` a measured decode time and at least two values of n.
+
+    Returns
+    -------
+    list of FigurePlan
+        One per :data:`FIGURES` entry, in that order.
+    """
+    summary = summary_of(results)
+    ok = summary[summary["status"].astype(str) == "ok"] if "status" in summary else summary
+    all_n = _nums(ok, "n")
+    plans: list[FigurePlan] = []
+
+    data = round_time_vs_s_data(results)
+    plan = FigurePlan("round_time_vs_s", data)
+    if data.empty:
+        plan.reason = "no successful point has a finite mean round time"
+    else:
+        n_used = data["n"].iloc[0]
+        if len(all_n) > 1:
+            plan.note = (
+                f"at n = {n_used}: the most common n, ties to the largest, of {_join(all_n)}"
+            )
+        if data.groupby("scheme")["s"].nunique().max() < 2:
+            plan.reason = f"s does not vary (one s per scheme at n = {n_used})"
+    plans.append(plan)
+
+    data = tradeoff_d_vs_m_data(results)
+    plan = FigurePlan("tradeoff_d_vs_m", data)
+    if data.empty:
+        plan.reason = "no successful point with known s, m and d"
+    else:
+        per_s = data.groupby("s")["scheme"].nunique()
+        shared = [as_int_if_whole(v) for v in per_s.index[per_s >= 2]]
+        panels = shared or _values(data, "s")
+        lone = [v for v in _values(data, "s") if v not in panels]
+        if len(panels) > MAX_TRADEOFF_PANELS:
+            counts = data[data["s"].isin(panels)].groupby("s")["points"].sum()
+            top = as_int_if_whole(counts[counts == counts.max()].index.max())
+            plan.note = f"one panel, s = {top}, the most common of s = " + _join(panels)
+            panels = [top]
+        else:
+            plan.note = "one panel per s: " + _join(panels)
+        if lone:
+            plan.note += f"; s = {_join(lone)} left out (one scheme only)"
+        plan.options["panels"] = panels
+    plans.append(plan)
+
+    data = stability_vs_n_data(results)
+    plan = FigurePlan("stability_vs_n", data)
+    if data.empty:
+        plan.reason = (
+            "no relative error or condition number was measured (timing-only runs, "
+            "or no successful point)"
+        )
+    elif len(_values(data, "n")) < 2:
+        plan.reason = f"n does not vary (n = {_values(data, 'n')[0]})"
+    elif data["failed"].any():
+        plan.note = "crosses at the top mark numerical failures (inf)"
+    plans.append(plan)
+
+    data = round_time_cdf_data(results)
+    plan = FigurePlan("round_time_cdf", data)
+    if records_of(results).empty:
+        plan.reason = "no per-round records (load the results with records=True)"
+    elif data.empty:
+        plan.reason = "no decoded round in the records"
+    else:
+        plan.note = _join(single_values(data, _CLUSTER))
+    plans.append(plan)
+
+    data = loss_vs_time_data(results)
+    plan = FigurePlan("loss_vs_time", data)
+    if data.empty:
+        plan.reason = "no finite training loss: the scenario trains no model"
+    else:
+        plan.note = _join([*single_values(data, _CLUSTER), "one run per scheme"])
+    plans.append(plan)
+
+    data = decode_time_vs_n_data(results)
+    plan = FigurePlan("decode_time_vs_n", data)
+    if data.empty:
+        plan.reason = "no successful point has a measured decode time"
+    elif len(_values(data, "n")) < 2:
+        plan.reason = f"n does not vary (n = {_values(data, 'n')[0]})"
+    plans.append(plan)
+    return plans
+
+
+def _draw(plan: FigurePlan, styles: Mapping[str, SchemeStyle]) -> Figure:
+    name, data = plan.name, plan.data
+    if name == "tradeoff_d_vs_m":
+        panels = plan.options.get("panels") or [None]
+        fig, axs = new_axes(len(panels), width=4.3 * len(panels) + 2.2)
+        handles: dict[str, Any] = {}
+        for ax, s in zip(axs, panels, strict=True):
+            plot_tradeoff_d_vs_m(data, s=s, ax=ax, styles=styles)
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(lab, h)
+            leg = ax.get_legend()
+            if leg is not None:
+                leg.remove()
+        bounds = [k for k in handles if k not in styles]  # the bound and the region last
+        order = [k for k in styles if k in handles] + bounds
+        with style_context():
+            add_legend(axs[-1], [handles[k] for k in order], order)
+        return fig
+    if name == "stability_vs_n":
+        fig, axs = new_axes(2, width=12.5)
+        plot_stability_vs_n(data, axes=axs, styles=styles)
+        fig.suptitle("Numerical stability vs cluster size")
+        return fig
+    draw: dict[str, Callable[..., Any]] = {
+        "round_time_vs_s": plot_round_time_vs_s,
+        "round_time_cdf": plot_round_time_cdf,
+        "loss_vs_time": plot_loss_vs_time,
+        "decode_time_vs_n": plot_decode_time_vs_n,
+    }
+    fig, axs = new_axes()
+    draw[name](data, ax=axs[0], styles=styles)
+    return fig
+
+
+def _save(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
+    FigureCanvasAgg(fig)
+    meta: dict[str, Any] = {"CreationDate": None} if fmt == "pdf" else {}
+    fig.savefig(
+        path, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.05, metadata=meta or None
+    )
+
+
+def _readme(plans: Sequence[FigurePlan], written: Mapping[str, list[Path]]) -> str:
+    lines = [
+        "# Figures",
+        "",
+        "Drawn by `gcsim.plots.plot_results`.",
+        "",
+        "| figure | shows | status |",
+        "|---|---|---|",
+    ]
+    for p in plans:
+        if p.drawn:
+            files = ", ".join(f"[{f.name}]({f.name})" for f in written.get(p.name, []))
+            status = "drawn: " + files + (f" ({p.note})" if p.note else "")
+        else:
+            status = f"skipped: {p.reason}"
+        lines.append(f"| {p.name} | {FIGURES[p.name]} | {status} |")
+    skipped = [p for p in plans if not p.drawn]
+    lines += ["", f"{len(plans) - len(skipped)} drawn, {len(skipped)} skipped.", ""]
+    return "\n".join(lines)
+
+
+def plot_results(
+    results: ResultsLike,
+    out_dir: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] = ("png", "pdf"),
+    dpi: int = 150,
+) -> list[Path]:
+    """Draw every figure the results have data for and save each in every format.
+
+    Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas (no pyplot,
+    no global state). Which figures are drawn follows :func:`figure_plan`; every scheme
+    keeps one colour in all of them (:func:`scheme_styles` of every label in the
+    results). ``out_dir/README.md`` lists the figures drawn (with the n and s chosen)
+    and those skipped with the reason; skips are also logged at INFO level, and a file
+    of a skipped figure left in ``out_dir`` by an earlier run is removed.
+
+    Parameters
+    ----------
+    results : Results
+        A loaded results folder (:func:`gcsim.scenarios.store.load_results`).
+    out_dir : path
+        Folder for the files (created if needed).
+    formats : sequence of str
+        File formats, from ``png``, ``pdf``, ``svg``, ``eps``.
+    dpi : int
+        Resolution of raster formats.
+
+    Returns
+    -------
+    list of Path
+        The figure files written, in :data:`FIGURES` order then format order (the README
+        is not included).
+    """
+    fmts = [str(f).lower().lstrip(".") for f in formats]
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad or not fmts:
+        raise ValueError(f"formats must be a non-empty subset of {FORMATS}; got {formats!r}")
+    if int(dpi) <= 0:
+        raise ValueError(f"dpi must be positive; got dpi={dpi!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary, records = summary_of(results), records_of(results)
+    codes: dict[str, Any] = {}
+    if "code" in summary.columns:
+        codes = dict(zip(labels(summary), summary["code"], strict=True))
+    styles = scheme_styles([*labels(summary), *labels(records)], codes)
+    written: dict[str, list[Path]] = {}
+    paths: list[Path] = []
+    with style_context():
+        plans = figure_plan(results)
+        for plan in plans:
+            if not plan.drawn:
+                log.info("figure %s skipped: %s", plan.name, plan.reason)
+                for fmt in FORMATS:  # a stale file from an earlier run would contradict
+                    (out / f"{plan.name}.{fmt}").unlink(missing_ok=True)
+                continue
+            fig = _draw(plan, styles)
+            for fmt in fmts:
+                path = out / f"{plan.name}.{fmt}"
+                _save(fig, path, fmt, int(dpi))
+                written.setdefault(plan.name, []).append(path)
+                paths.append(path)
+    (out / "README.md").write_text(_readme(plans, written), encoding="utf-8")
+    return paths

@@ -1,0 +1,297 @@
+"""House style of every gcsim figure: scheme colours, markers, fonts, legends.
+
+Colours come from the Okabe–Ito palette (safe for the common forms of colour blindness)
+and are deterministic: the registered schemes always get the same slot, in the registry
+order ``uncoded, ignore-stragglers, frc, crc, cyclic-mds, ye-abbe, grouped``. A label
+derived from a registry name (``"grouped-gaussian"``, the scenario's default label for a
+scheme with options) takes its family's slot when no other label of the family has it;
+any other label takes the free slots in sorted order. So within one set of results every
+label has one style in every figure (pass the same ``styles`` to every drawing function,
+as :func:`gcsim.plots.plot_results` does).
+When the eight colours run out, slots repeat a colour with another marker and line
+style, so every (colour, marker) pair stays distinct for the first 64 labels.
+
+Nothing here changes matplotlib's global state: :func:`style_context` is a local
+``matplotlib.rc_context`` that the drawing functions enter while they create artists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = [
+    "LINESTYLES",
+    "MARKERS",
+    "OKABE_ITO",
+    "RC",
+    "REGISTRY_ORDER",
+    "SchemeStyle",
+    "add_legend",
+    "empty_state",
+    "new_axes",
+    "registry_family",
+    "scheme_styles",
+    "style_context",
+    "style_for",
+]
+
+#: The Okabe–Ito palette, in slot order. Yellow is last (weak contrast on white).
+OKABE_ITO: tuple[str, ...] = (
+    "#000000",  # black          -> uncoded (the baseline)
+    "#E69F00",  # orange         -> ignore-stragglers
+    "#56B4E9",  # sky blue       -> frc
+    "#009E73",  # bluish green   -> crc
+    "#0072B2",  # blue           -> cyclic-mds
+    "#D55E00",  # vermillion     -> ye-abbe
+    "#CC79A7",  # reddish purple -> grouped
+    "#F0E442",  # yellow         -> first further label
+)
+
+#: Registry names in their fixed slot order.
+REGISTRY_ORDER: tuple[str, ...] = (
+    "uncoded",
+    "ignore-stragglers",
+    "frc",
+    "crc",
+    "cyclic-mds",
+    "ye-abbe",
+    "grouped",
+)
+
+#: Markers, one per colour slot (shifted on each pass round the palette).
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Line styles, one per pass round the palette.
+LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
+
+_SLOTS = len(OKABE_ITO) * len(MARKERS)
+
+#: Local matplotlib settings of every figure (entered with :func:`style_context`).
+RC: dict[str, Any] = {
+    "font.size": 10.0,
+    "axes.titlesize": 11.0,
+    "axes.labelsize": 10.0,
+    "xtick.labelsize": 9.0,
+    "ytick.labelsize": 9.0,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+    "lines.markersize": 5.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "pdf.fonttype": 42,  # embed TrueType: editable text in publication PDFs
+    "ps.fonttype": 42,
+    "svg.fonttype": "none",
+}
+
+
+@dataclass(frozen=True)
+class SchemeStyle:
+    """How one scheme label is drawn.
+
+    Attributes
+    ----------
+    color : str
+        Hex colour from :data:`OKABE_ITO`.
+    marker : str
+        Matplotlib marker.
+    linestyle : str
+        Matplotlib line style (figures that use the line style for something else,
+        such as the float64/float32 split, keep colour and marker only).
+    slot : int
+        Position in the style cycle (0-6 for the registry names).
+    """
+
+    color: str
+    marker: str
+    linestyle: str
+    slot: int
+
+    def line_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``Axes.plot``."""
+        return {"color": self.color, "marker": self.marker, "linestyle": self.linestyle}
+
+
+def style_for(slot: int) -> SchemeStyle:
+    """The style of one slot of the cycle (slots wrap after 64)."""
+    slot = int(slot) % _SLOTS
+    npal = len(OKABE_ITO)
+    lap = slot // npal
+    return SchemeStyle(
+        color=OKABE_ITO[slot % npal],
+        marker=MARKERS[(slot + 3 * lap) % len(MARKERS)],
+        linestyle=LINESTYLES[lap % len(LINESTYLES)],
+        slot=slot,
+    )
+
+
+def _label_key(label: str) -> tuple[str, str]:
+    return (label.casefold(), label)
+
+
+#: Characters that may follow a registry name in a derived label ("grouped-gaussian").
+_SEPARATORS = frozenset("-_ (/:.")
+
+
+def registry_family(label: str, codes: Mapping[str, Any] | None = None) -> str | None:
+    """The registry name a label belongs to, or ``None``.
+
+    ``codes[label]`` when given and a registry name; else the registry name the label
+    is or starts with, followed by a separator (``"grouped-gaussian"`` -> ``"grouped"``,
+    the scenario's default label for a scheme with options).
+    """
+    if codes is not None and str(codes.get(label)) in REGISTRY_ORDER:
+        return str(codes[label])
+    for name in REGISTRY_ORDER:
+        if label == name or (label.startswith(name) and label[len(name)] in _SEPARATORS):
+            return name
+    return None
+
+
+def _complete(
+    labels: Iterable[Any],
+    styles: Mapping[str, SchemeStyle],
+    codes: Mapping[str, Any] | None,
+) -> dict[str, SchemeStyle]:
+    out = dict(styles)
+    used = {st.slot for st in out.values()}
+    missing = {str(x) for x in labels if x is not None and x == x} - set(out)  # drops NaN
+
+    def take(name: str, slot: int) -> None:
+        out[name] = style_for(slot)
+        used.add(slot)
+
+    for slot, name in enumerate(REGISTRY_ORDER):  # 1. registry names: their own slot
+        if name in missing and slot not in used:
+            take(name, slot)
+    rest = sorted(missing - set(out), key=_label_key)
+    for name in list(rest):  # 2. derived labels: their family's slot when still free
+        fam = registry_family(name, codes)
+        if fam is not None and REGISTRY_ORDER.index(fam) not in used:
+            take(name, REGISTRY_ORDER.index(fam))
+            rest.remove(name)
+    slot = len(REGISTRY_ORDER)
+    for name in rest:  # 3. the others: the free slots after the registry's, in order
+        while slot in used and slot < _SLOTS:
+            slot += 1
+        take(name, slot)
+    return dict(sorted(out.items(), key=lambda kv: (kv[1].slot, _label_key(kv[0]))))
+
+
+def scheme_styles(
+    labels: Iterable[Any], codes: Mapping[str, Any] | None = None
+) -> dict[str, SchemeStyle]:
+    """A style for every label: registry names fixed, the others in sorted order.
+
+    Parameters
+    ----------
+    labels : iterable
+        Scheme labels (duplicates and missing values are ignored; others are turned
+        into ``str``).
+    codes : mapping, optional
+        Label -> registry name of its code (the summary's ``code`` column).
+
+    Returns
+    -------
+    dict
+        ``label -> SchemeStyle``, in slot order (the legend order). A registry name gets
+        its fixed slot; a label derived from one (``codes``, or a prefix such as
+        ``"grouped-gaussian"``) gets that slot when no label of the family took it
+        (the first in sorted order wins); the others take the following slots in
+        sorted order.
+    """
+    return _complete(labels, {}, codes)
+
+
+def ordered(labels: Iterable[Any], styles: Mapping[str, SchemeStyle]) -> list[str]:
+    """Labels in legend order: the order of ``styles`` (slot order)."""
+    present = {str(x) for x in labels}
+    rank = {name: i for i, name in enumerate(styles)}
+    return sorted(present, key=lambda x: (rank.get(x, len(rank)), _label_key(x)))
+
+
+def resolve_styles(
+    labels: Iterable[Any], styles: Mapping[str, SchemeStyle] | None
+) -> dict[str, SchemeStyle]:
+    """``styles`` completed with a style for every label it lacks.
+
+    The given styles are kept; the missing labels are placed as in
+    :func:`scheme_styles`, in the slots still free.
+    """
+    return _complete(labels, styles or {}, None)
+
+
+@contextmanager
+def style_context(extra: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Enter the house rc settings locally (never changes the global rcParams)."""
+    rc = dict(RC)
+    if extra:
+        rc.update(extra)
+    with matplotlib.rc_context(cast(Any, rc)):
+        yield
+
+
+def new_axes(
+    ncols: int = 1, *, width: float | None = None, height: float = 3.6
+) -> tuple[Figure, list[Axes]]:
+    """A fresh :class:`~matplotlib.figure.Figure` (no pyplot) with ``ncols`` panels."""
+    width = width if width is not None else 5.6 * ncols + 1.6
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axs = fig.subplots(1, ncols, squeeze=False)[0]
+    return fig, list(axs)
+
+
+def add_legend(
+    ax: Axes,
+    handles: Sequence[Any] | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    outside: bool = True,
+) -> Any:
+    """A legend outside the data, right of the axes (``outside=False``: best spot inside).
+
+    Handles whose label starts with ``_`` are left out (matplotlib's convention).
+    """
+    if handles is None or labels is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    if outside:
+        return ax.legend(
+            handles,
+            labels,
+            title=title,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+        )
+    return ax.legend(handles, labels, title=title, loc="best")
+
+
+def empty_state(ax: Axes, message: str) -> Axes:
+    """Write ``message`` in the middle of an axes that has nothing to draw."""
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        wrap=True,
+        fontsize=10,
+        color="0.35",
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    return ax
