@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench report figures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +12,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## demo: the main job: decodability-and-stability report of every scheme
+## demo: the main job: the quickstart sweep (all schemes, tables and figures)
 demo: $(STAMP)
+	$(VENV)/bin/gcsim sweep scenarios/quickstart.toml --out results/quickstart --restart
+
+## report: decodability-and-stability table of every scheme at default sizes
+report: $(STAMP)
 	$(VENV)/bin/gcsim report --out results/report.md
+
+## figures: regenerate every committed figure in figures/ from the shipped scenarios
+figures: $(STAMP)
+	$(PY) figures/regenerate.py
 
 ## test: the whole test suite
 test: $(STAMP)

@@ -81,6 +81,27 @@ def _dead_worker(output: str, pids: dict[str, Any] | None) -> str | None:
     return f"an MPI process (pid {pid}) died{detail}"
 
 
+def _first_exit(tmp: Path, pids: dict[str, Any] | None) -> str | None:
+    """The rank whose exit was recorded first by the per-rank wrapper."""
+    files = sorted(tmp.glob("exit-*"), key=lambda f: f.stat().st_mtime_ns)
+    for f in files:
+        try:
+            rank = int(f.name.split("-", 1)[1])
+            rc = int(f.read_text().strip() or 0)
+        except ValueError:
+            continue
+        how = f"killed by signal {rc - 128}" if rc > 128 else f"exit status {rc}"
+        pid = ""
+        if pids:
+            procs = [pids.get("server"), *pids.get("workers", [])]
+            if rank < len(procs):
+                pid = f", pid {procs[rank]}"
+        if rank == 0:
+            return f"the server (MPI rank 0{pid}) died ({how})"
+        return f"worker {rank - 1} (MPI rank {rank}{pid}) died ({how})"
+    return None
+
+
 def summarize_live(
     records: pd.DataFrame, point: Point, dimension: int, wall: float
 ) -> dict[str, Any]:
@@ -209,14 +230,22 @@ def _run_point(p: Point, launcher: str, live: dict[str, Any], folder: Path) -> t
     )
     spec = dict(p.spec, live=live, dimension=dimension)
     (tmp / "spec.json").write_text(dumps(spec), encoding="utf-8")
+    # each rank runs under a tiny shell that records a non-zero exit (e.g. 137 when a
+    # worker is killed) before the launcher tears the job down: the earliest such file
+    # names the process that died first
+    wrapper = (
+        '"$0" -m gcsim.live.node "$1" "$2"; rc=$?; if [ $rc -ne 0 ]; then '
+        'echo $rc > "$2/exit-${PMI_RANK:-${SLURM_PROCID:-x}}"; fi; exit $rc'
+    )
     cmd = [
         launcher,
         *live["mpiexec_args"],
         "-n",
         str(p.n + 1),
+        "/bin/sh",
+        "-c",
+        wrapper,
         sys.executable,
-        "-m",
-        "gcsim.live.node",
         str(tmp / "spec.json"),
         str(tmp),
     ]
@@ -254,7 +283,7 @@ def _run_point(p: Point, launcher: str, live: dict[str, Any], folder: Path) -> t
         pids = (
             json.loads((tmp / "pids.json").read_text()) if (tmp / "pids.json").is_file() else None
         )
-        dead = _dead_worker(stderr, pids)
+        dead = _first_exit(tmp, pids) or _dead_worker(stderr, pids)
         tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
         reason = dead or (tail[-1] if tail else f"launcher exited with status {rc}")
         reason = reason.replace("gcsim live: error: ", "")
