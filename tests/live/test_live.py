@@ -94,6 +94,11 @@ def test_small_live_run_records_compare_and_exact_training(tmp_path, capsys):
     assert len(workers) == 8 * 4 and set(workers["status"]) <= {"responder", "cancelled"}
     trace = pd.read_csv(pdir / "compute_trace.csv")
     assert trace.shape == (8, 4) and (trace.to_numpy() > 0).all()
+    import gcsim
+
+    replay = gcsim.make_delay({"model": "trace", "data": str(pdir / "compute_trace.csv")})
+    first = replay.sampler(4, np.random.default_rng(0)).draw(np.ones(4))
+    np.testing.assert_allclose(first, trace.to_numpy()[0])
     # the same live run and its calibrated simulation
     report = compare_live(out)
     assert set(report.table["scheme"]) == {"uncoded", "grouped", "frc"}
