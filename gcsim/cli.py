@@ -48,6 +48,29 @@ def cmd_codes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delays(args: argparse.Namespace) -> int:
+    import inspect
+
+    from gcsim.delays.registry import ALIASES, DELAYS
+
+    print("Delay models (per unit load; use as {model = NAME, params...}):\n")
+    width = max(len(n) for n in DELAYS)
+    for name, cls in DELAYS.items():
+        params = []
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                params.append("**params")
+            elif p.default is inspect.Parameter.empty or p.name in cls.required:
+                params.append(f"{p.name} (required)")
+            else:
+                params.append(f"{p.name}={p.default!r}")
+        doc = (inspect.getdoc(cls) or "").splitlines()[0]
+        print(f"  {name:<{width}}  {doc}")
+        print(f"  {'':<{width}}  parameters: {', '.join(params) or 'none'}")
+    print("\naliases: " + ", ".join(f"{a} -> {n}" for a, (n, _) in ALIASES.items()))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from gcsim.analysis.stability import check_code
     from gcsim.codes import make_code
@@ -228,6 +251,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "live": (cmd_live, "run a scenario on real MPI processes (the live backend)"),
     "compare": (cmd_compare, "calibrate the simulator on a live run and compare them"),
     "codes": (cmd_codes, "list the gradient codes with their parameters and constraints"),
+    "delays": (cmd_delays, "list the delay models with their parameters"),
     "check": (cmd_check, "check decodability and measure stability of one code"),
     "report": (cmd_report, "decodability-and-stability report of every scheme"),
 }
@@ -333,6 +357,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gcsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `gcsim codes | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -131,16 +131,17 @@ def select_cluster(
     """The records of one cluster size and one straggler setting.
 
     ``n``: the given value, else the most common among the records (ties: largest).
-    ``s``: compared with ``s_requested`` (what the scenario asked for, the same for
-    every scheme of a sweep point) when the summary has it, else with the code's ``s``;
-    default its most common value at that n. Other swept factors are pooled.
+    ``s``: compared with the swept ``code.s`` when the scenario sweeps it (every scheme
+    of a sweep point has the same value, uncoded included), else with ``s_requested``
+    (what the scenario asked for), else with the code's ``s``; default its most common
+    value at that n. Other swept factors are pooled.
 
     Returns the rows, the n and the s used (``None`` where the column is absent).
     """
     rec = with_point_columns(records, summary)
     rec, n_used = pick(rec, "n", n)
-    s_col = (
-        "s_requested" if "s_requested" in rec.columns and rec["s_requested"].notna().any() else "s"
+    s_col = next(
+        (c for c in ("code.s", "s_requested") if c in rec.columns and rec[c].notna().any()), "s"
     )
     rec, s_used = pick(rec, s_col, s)
     return rec, n_used, s_used

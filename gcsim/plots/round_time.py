@@ -86,6 +86,14 @@ def round_time_vs_s_data(
         sem_round_time=num(df, "sem_round_time"),
     )
     df = df[np.isfinite(df["mean_round_time"]) & np.isfinite(df["s"])]
+    # a scheme that a swept factor does not affect (uncoded across code.s) repeats the
+    # identical run at every value of that factor: count it once, not as replicates
+    key = [
+        c
+        for c in ("scheme", "n", "s", "m", "replicate", "mean_round_time", "sem_round_time")
+        if c in df.columns
+    ]
+    df = df.drop_duplicates(subset=key)
     df, n_used = pick(df, "n", n)
     if df.empty:
         return pd.DataFrame(columns=list(ROUND_TIME_COLUMNS))

@@ -41,6 +41,7 @@ def load_scenario(
     :class:`ScenarioError` with the file name and the key path.
     """
     data, text = load_scenario_file(path)
+    _resolve_trace_paths(data, Path(path).resolve().parent)
     for assignment in sets:
         try:
             apply_override(data, assignment)
@@ -58,6 +59,21 @@ def load_scenario(
             + "".join(f"# {s}\n" for s in sets)
         )
     return resolved, text, points
+
+
+def _resolve_trace_paths(data: Any, base: Path) -> None:
+    """Make relative ``data = "file.csv"`` paths of trace models relative to the scenario
+    file's folder (when the file exists there), wherever the command is run from."""
+    if isinstance(data, dict):
+        if data.get("model") == "trace" and isinstance(data.get("data"), str):
+            p = Path(data["data"])
+            if not p.is_absolute() and (base / p).is_file():
+                data["data"] = str((base / p).resolve())
+        for v in data.values():
+            _resolve_trace_paths(v, base)
+    elif isinstance(data, list):
+        for v in data:
+            _resolve_trace_paths(v, base)
 
 
 def output_folder(resolved: dict[str, Any], override: str | None = None) -> Path:

@@ -220,7 +220,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "compute": Field(
             "table",
             REQUIRED,
-            "computation delay model per partition: {model = NAME, params...} (see `gcsim delays`)",
+            "computation delay model per partition: {model = NAME, params...} (see `gcsim "
+            "delays`); a relative trace path is relative to the scenario file",
         ),
         "comm": Field(
             "table",
@@ -536,11 +537,26 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     set_path(data, path, value, where="--set ")
 
 
+def split_path(path: str, where: str = "") -> list[str]:
+    """Split a key path with TOML's rules: ``a.b``, ``sweep."code.s"``, ``'x y'.z``."""
+    try:
+        parsed: Any = tomllib.loads(f"{path} = 0")
+    except tomllib.TOMLDecodeError:
+        raise ScenarioError(
+            f"{where}{path!r}: not a valid key path (dotted keys; quote a "
+            'key that contains dots, e.g. sweep."code.s")'
+        ) from None
+    parts = []
+    while isinstance(parsed, dict) and len(parsed) == 1:
+        key, parsed = next(iter(parsed.items()))
+        parts.append(key)
+    return parts
+
+
 def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "") -> None:
-    """Set a dotted path in a raw scenario dict (schemes addressed by label)."""
-    parts = path.split(".")
-    if not path or any(not p for p in parts):
-        raise ScenarioError(f"{where}{path!r}: not a valid key path")
+    """Set a key path in a raw scenario dict (schemes addressed as ``schemes.LABEL.key``,
+    LABEL being the scheme's label, or its code name when only one scheme has it)."""
+    parts = split_path(path, where)
     if parts[0] == "schemes":
         if len(parts) < 3:
             raise ScenarioError(
@@ -550,6 +566,9 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "") ->
         if not isinstance(schemes, list):
             raise ScenarioError(f"{where}{path}: the scenario has no [[schemes]]")
         target = [s for s in schemes if isinstance(s, dict) and _label_of(s) == parts[1]]
+        if not target:
+            by_code = [s for s in schemes if isinstance(s, dict) and s.get("code") == parts[1]]
+            target = by_code if len(by_code) == 1 else []
         if not target:
             labels = [_label_of(s) for s in schemes if isinstance(s, dict)]
             raise ScenarioError(

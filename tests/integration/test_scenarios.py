@@ -409,3 +409,24 @@ def test_mpi_executor_gives_the_local_results(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ran 12" in proc.stdout
     pd.testing.assert_frame_equal(_comparable(tmp_path / "local"), _comparable(out))
+
+
+def test_set_reaches_quoted_sweep_keys_and_schemes_by_code_name(tmp_path):
+    path = write(tmp_path, SMALL)
+    _, _, pts = load_scenario(path, ['sweep."code.s"=[2]', "schemes.grouped.options.draws=3"])
+    assert {p.factors["code.s"] for p in pts} == {2} and len(pts) == 6
+    assert {p.spec["options"].get("draws") for p in pts if p.code == "grouped"} == {3}
+
+
+def test_relative_trace_path_is_relative_to_the_scenario_file(tmp_path, monkeypatch):
+    (tmp_path / "traces").mkdir()
+    (tmp_path / "traces" / "t.csv").write_text("1,1,1,1,1,1\n2,1,1,1,1,1\n")
+    text = SMALL.replace(
+        'model = "shifted-exponential"\nshift = 1.0\nrate = 2.0',
+        'model = "trace"\ndata = "traces/t.csv"',
+    )
+    path = write(tmp_path, text)
+    monkeypatch.chdir(REPO)  # anywhere but the scenario's folder
+    resolved, _, pts = load_scenario(path)
+    assert resolved["delays"]["compute"]["data"] == str((tmp_path / "traces/t.csv").resolve())
+    assert len(pts) == 12

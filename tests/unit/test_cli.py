@@ -87,3 +87,13 @@ def test_console_entry_point_runs_as_module():
         [sys.executable, "-m", "gcsim.cli", "codes"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0 and "grouped" in proc.stdout
+
+
+def test_delays_lists_every_model(capsys):
+    from gcsim import list_delays
+
+    assert main(["delays"]) == 0
+    out = capsys.readouterr().out
+    for name in list_delays():
+        assert f"  {name} " in out
+    assert "alpha (required)" in out  # pareto's shape has no default
