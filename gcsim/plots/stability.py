@@ -56,6 +56,10 @@ _DTYPE_RANK = {d: i for i, d in enumerate(DTYPE_LINESTYLES)}
 FAIL_Y = 0.95
 
 
+#: Relative errors above this are failed decodes (drawn as failure markers).
+ERROR_CAP = 10.0
+
+
 def _dtype_text(x: Any) -> str:
     return "float64" if x is None or x != x or str(x) == "" else str(x)
 
@@ -162,8 +166,11 @@ def plot_stability_vs_n(
                 empty_state(ax, "not measured (timing-only runs)")
                 continue
             ax.set_yscale("log")
+            # a relative error above ERROR_CAP is a failed decode: drawn as a failure
+            # marker, so it does not squash the working schemes into the bottom decade
+            cap = ERROR_CAP if metric == "rel_error" else np.inf
             vals = part["value"].to_numpy(float)
-            pos = vals[np.isfinite(vals) & (vals > 0)]
+            pos = vals[np.isfinite(vals) & (vals > 0) & (vals <= cap)]
             floor = float(pos.min()) / 10.0 if len(pos) else 1e-17
             fail_tr = blended_transform_factory(ax.transData, ax.transAxes)
             clipped = panel_failed = False
@@ -176,7 +183,8 @@ def plot_stability_vs_n(
                     x = g["n"].to_numpy(float)
                     y = g["value"].to_numpy(float)
                     clipped |= bool(np.any(y == 0))
-                    y_line = np.where(np.isfinite(y), np.maximum(y, floor), np.nan)
+                    ok_y = np.isfinite(y) & (y <= cap)
+                    y_line = np.where(ok_y, np.maximum(y, floor), np.nan)
                     ls = DTYPE_LINESTYLES.get(dtype, ":")
                     ax.plot(
                         x,
@@ -186,7 +194,7 @@ def plot_stability_vs_n(
                         linestyle=ls,
                         label=f"{scheme} ({dtype})",
                     )
-                    bad = ~np.isfinite(y)
+                    bad = ~ok_y
                     if bad.any():
                         any_failed = panel_failed = True
                         ax.plot(
@@ -222,7 +230,7 @@ def plot_stability_vs_n(
                     linestyle="none",
                     marker="x",
                     markeredgewidth=2.0,
-                    label="inf: numerical failure",
+                    label=f"failed (inf, or error > {ERROR_CAP:g})",
                 )
             )
         if style_handles:
