@@ -158,6 +158,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for pid, err in out.failed:
         print(f"  FAILED {pid}: {err}", file=sys.stderr)
     print(f"results: {folder}/summary.csv")
+    if len(out.infeasible) == len(points):
+        print("gcsim: error: no point can run: every scheme is infeasible", file=sys.stderr)
+        return 2
     if out.figures:
         print(f"figures: {folder}/figures/ ({len(out.figures)} files)")
     return 1 if out.failed else 0
@@ -206,7 +209,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not (folder / "manifest.json").is_file():
         raise GcsimError(f"{folder}: not a gcsim results folder (no manifest.json)")
-    paths = make_figures(folder, args.formats.split(","))
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
+    if not formats or bad:
+        raise GcsimError(
+            f"--formats takes a comma-separated list of png, pdf, svg; got {args.formats!r}"
+        )
+    paths = make_figures(folder, formats)
     print(f"wrote {len(paths)} file(s) to {folder / 'figures'}")
     return 0
 
@@ -223,14 +232,21 @@ def cmd_live(args: argparse.Namespace) -> int:
         folder=folder,
         progress=not args.quiet,
         plots=False if args.no_plots else None,
+        restart=args.restart,
     )
     print(
         f"{resolved['scenario']['name']} (live): {len(points)} point(s): ran {out.ran}, "
-        f"already done {out.skipped}, failed {len(out.failed)}"
+        f"already done {out.skipped}, infeasible {len(out.infeasible)}, "
+        f"failed {len(out.failed)}"
     )
+    for pid, err in out.infeasible:
+        print(f"  infeasible {pid}: {err}")
     for pid, err in out.failed:
         print(f"  FAILED {pid}: {err}", file=sys.stderr)
     print(f"results: {folder}/summary.csv  (compare with: gcsim compare {folder})")
+    if len(out.infeasible) == len(points):
+        print("gcsim: error: no point can run: every scheme is infeasible", file=sys.stderr)
+        return 2
     return 1 if out.failed else 0
 
 
@@ -322,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
         if name == "live":
             sp.add_argument("--out", default=None, help="results folder")
+            sp.add_argument(
+                "--restart", action="store_true", help="move results of another scenario aside"
+            )
             sp.add_argument("--no-plots", action="store_true", help="skip the figures")
             sp.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
         if name == "compare":
@@ -361,6 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a file the user named cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"gcsim: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

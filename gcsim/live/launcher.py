@@ -41,6 +41,7 @@ class LiveOutcome:
     ran: int = 0
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    infeasible: list[tuple[str, str]] = field(default_factory=list)
 
 
 def find_launcher(name: str) -> str:
@@ -188,16 +189,28 @@ def run_live(
     folder: Path,
     progress: bool = True,
     plots: bool | None = None,
+    restart: bool = False,
 ) -> LiveOutcome:
-    """Run every feasible point of a scenario live (see module docstring)."""
+    """Run every feasible point of a scenario live (see module docstring).
+
+    Finished points are kept; points that failed in an earlier run are run again (the
+    old folder is kept as ``ID.failed-TIMESTAMP``: nothing recorded is lost)."""
     live = resolved["live"]
     launcher = find_launcher(live["mpiexec"])
     points = expand(resolved)
-    prepare_folder(resolved, text, points, folder)
+    prepare_folder(resolved, text, points, folder, restart=restart)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for p in points:
+        info_path = folder / "points" / p.point / "point.json"
+        if info_path.is_file():
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            if info.get("status") != "ok":
+                info_path.parent.rename(info_path.parent.with_name(f"{p.point}.failed-{stamp}"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     manifest["backend"] = "live"
     (folder / "manifest.json").write_text(dumps(manifest), encoding="utf-8")
     out = LiveOutcome(folder=folder, points=points)
+    out.infeasible = [(p.point, p.error) for p in points if p.status == "infeasible"]
     todo = [p for p in points if p.status != "infeasible" and not point_done(folder, p.point)]
     out.skipped = sum(1 for p in points if p.status != "infeasible") - len(todo)
     for k, p in enumerate(todo):

@@ -179,15 +179,55 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
 
 def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
     n = sc["cluster"]["n"]
+    rounds = sc["scenario"]["rounds"]
+    models = {}
     for key in ("compute", "comm"):
+        mode = sc["cluster"]["load_mode"] if key == "compute" else "per-worker"
         try:  # building a sampler also checks n against traces and per-worker speeds
-            make_delay(sc["delays"][key]).sampler(n, stream(0, "check"))
+            model = make_delay(sc["delays"][key])
+            model.sampler(n, stream(0, "check"), mode)
         except GcsimError as exc:
             raise ScenarioError(f"delays.{key} (at {_describe(assign)}): {exc}") from None
+        models[key] = model
+        rows = getattr(model, "rounds", None)
+        start = getattr(model, "start", 0)
+        if isinstance(rows, int) and isinstance(start, int):
+            rows -= start
+        if (
+            getattr(model, "on_exhausted", None) == "error"
+            and isinstance(rows, int)
+            and isinstance(start, int)  # a random start row is only known at run time
+            and rounds > rows
+        ):
+            raise ScenarioError(
+                f"delays.{key} (at {_describe(assign)}): the trace has {rows} rounds but "
+                f"scenario.rounds = {rounds} and on_exhausted = 'error'; use fewer rounds "
+                "or on_exhausted = 'wrap'"
+            )
     try:
-        make_workload(sc["workload"])
+        wl = make_workload(sc["workload"])
+        if wl is not None:
+            wl.check(n)
     except GcsimError as exc:
         raise ScenarioError(f"workload (at {_describe(assign)}): {exc}") from None
+    if sc["scenario"]["engine"] == "fast":
+        from gcsim.sim import CostModel, Network, fast_path_applies
+
+        try:
+            ok, why = fast_path_applies(
+                models["compute"],
+                models["comm"],
+                Network(**sc["cluster"]["network"]),
+                CostModel(**sc["cluster"]["costs"]),
+                sc["cluster"]["policy"],
+            )
+        except GcsimError as exc:
+            raise ScenarioError(f"cluster (at {_describe(assign)}): {exc}") from None
+        if not ok:
+            raise ScenarioError(
+                f"scenario.engine = 'fast' (at {_describe(assign)}): the fast "
+                f"path does not apply: {why}; use engine = 'auto' or 'des'"
+            )
     bad = [w for w in sc["cluster"]["failed_workers"] if w >= n]
     if bad:
         raise ScenarioError(

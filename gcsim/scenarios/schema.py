@@ -52,6 +52,7 @@ class Field:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     exclusive_min: bool = False
+    finite: bool = False
 
     @property
     def required(self) -> bool:
@@ -120,6 +121,10 @@ def check_value(path: str, f: Field, v: Any) -> Any:
         if v < f.minimum or (f.exclusive_min and v == f.minimum):
             op = ">" if f.exclusive_min else ">="
             raise ScenarioError(f"{path}: must be {op} {f.minimum:g}, got {v}")
+    if k == "list-str" and f.choices and not v:
+        raise ScenarioError(f"{path}: expected at least one of {', '.join(f.choices)}")
+    if k in ("float", "number") and f.finite and math.isinf(v):
+        raise ScenarioError(f"{path}: must be finite, got {v}")
     if k == "list-int" and f.minimum is not None:
         bad = [x for x in v if x < f.minimum]
         if bad:
@@ -177,7 +182,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
     },
     "cluster.network": {
-        "latency": Field("float", 0.0, "one-way latency (s)", minimum=0),
+        "latency": Field("float", 0.0, "one-way latency (s)", minimum=0, finite=True),
         "bandwidth": Field(
             "float", INF, "each worker's uplink (bytes/s)", minimum=0, exclusive_min=True
         ),

@@ -196,7 +196,12 @@ def load_results(folder: str | os.PathLike[str], *, records: bool = True) -> Res
             f"{folder} is not a gcsim results folder (no manifest.json); "
             "run `gcsim sweep SCENARIO` first"
         )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"{manifest_path}: not a gcsim manifest (invalid JSON: {exc})"
+        ) from None
     resolved_path = folder / "resolved.json"
     resolved = (
         json.loads(resolved_path.read_text(encoding="utf-8")) if resolved_path.is_file() else {}

@@ -90,6 +90,8 @@ class _Cluster:
         self._arrived: list[int] = []
         self._done = False
         self._decoded = False
+        self._collecting = False
+        self._t_done = 0.0
         self._late = 0
         self._stale = 0
         self._expected = 0
@@ -141,6 +143,18 @@ class _Cluster:
     def _arrive(self, i: int, r: int) -> None:
         if self.working_on[i] == r:
             self.working_on[i] = -1  # no longer busy with round r
+        if (
+            r == self.round
+            and self._done
+            and self._decoded
+            and self._collecting
+            and self.env.now == self._t_done
+        ):
+            # arrived at the very instant the set became decodable: part of the decode
+            self._arrived.append(i)
+            if self.record_workers:
+                self._w_arr[i] = self.env.now
+            return
         if r != self.round or self._done:
             if r == self.round:
                 self._late += 1
@@ -165,6 +179,8 @@ class _Cluster:
         if not self._done:
             self._done = True
             self._decoded = decoded
+            self._collecting = True
+            self._t_done = self.env.now
             self._done_event.succeed()
 
     def _timeout_cb(self, r: int) -> Any:
@@ -212,6 +228,7 @@ class _Cluster:
             if self.round_timeout is not None:
                 env.timeout(self.round_timeout).callbacks.append(self._timeout_cb(r))
             yield self._done_event
+            self._collecting = False  # same-instant arrivals are in (events before ours)
             t_dec = env.now
             R = np.sort(np.asarray(self._arrived, dtype=np.int64))
             rec: dict[str, Any] = {

@@ -57,6 +57,8 @@ class Network:
 
     def __post_init__(self) -> None:
         _nonneg("network", "latency", self.latency)
+        if math.isinf(self.latency):
+            raise InvalidInputError("network.latency must be finite; got inf")
         for name in ("bandwidth", "ingress", "broadcast"):
             _nonneg("network", name, getattr(self, name), positive=True)
         if self.bytes_per_value not in (2, 4, 8, 16):

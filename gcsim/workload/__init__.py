@@ -42,6 +42,17 @@ def make_workload(spec: Any) -> Workload | None:
             + (f" (did you mean {close[0]!r}?)" if close else "")
             + f"; known: {', '.join(WORKLOADS)}, none"
         )
+    import inspect
+
+    accepted = [p for p in inspect.signature(WORKLOADS[name].__init__).parameters if p != "self"]
+    for key in params:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            raise InvalidInputError(
+                f"workload {name!r}: unknown parameter {key!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f"; parameters: {', '.join(accepted)}"
+            )
     try:
         return WORKLOADS[name](**params)
     except TypeError as exc:

@@ -36,6 +36,9 @@ class Workload(ABC):
     def partials(self) -> np.ndarray:
         """Partial gradients at the current model, shape (k, l)."""
 
+    def check(self, k: int) -> None:  # noqa: B027 - optional hook
+        """Raise InvalidInputError when the workload cannot be split into k partitions."""
+
     # ---- distributed execution (the live backend): data travel once, models each round
     def payload(self, j: int) -> Any:
         """The data a worker needs to compute partition j's partial gradient."""

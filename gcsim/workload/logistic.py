@@ -64,6 +64,13 @@ class LogisticRegression(Workload):
     def dimension(self) -> int:
         return self.features
 
+    def check(self, k: int) -> None:
+        if self.samples < k:
+            raise InvalidInputError(
+                f"logistic: samples ({self.samples}) must be at least the number of "
+                f"partitions k={k}"
+            )
+
     def setup(self, k: int, rng: np.random.Generator) -> None:
         if self.samples < k:
             raise InvalidInputError(

@@ -296,12 +296,13 @@ def test_trace_with_too_few_workers_is_rejected_before_running(tmp_path, capsys)
 
 
 def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
-    # a 2-round trace that refuses to wrap fails at round 3 of a 25-round run, per point
+    # a 2-round trace that refuses to wrap, started at a random row, fails within its
+    # first 2 rounds of a 25-round run, per point (validation cannot know the start row)
     trace = tmp_path / "t.csv"
     trace.write_text("1,1,1,1,1,1\n1,1,1,1,1,2\n")
     text = SMALL.replace(
         'model = "shifted-exponential"\nshift = 1.0\nrate = 2.0',
-        f'model = "trace"\ndata = "{trace}"\non_exhausted = "error"',
+        f'model = "trace"\ndata = "{trace}"\non_exhausted = "error"\nstart = "random"',
     )
     path = write(tmp_path, text)
     rc = _sweep(path, tmp_path / "res", "--jobs", "2")

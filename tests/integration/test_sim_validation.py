@@ -251,3 +251,16 @@ def test_communication_and_ingress_show_the_value_of_m():
         )
         times[m] = res.durations.mean()
     assert times[1] > times[2] > times[4]
+
+
+@pytest.mark.parametrize("scheme", ["frc", "grouped", "cyclic-mds", "uncoded"])
+def test_same_instant_arrivals_are_all_responders_in_both_engines(scheme):
+    code = gcsim.make_code(scheme, n=12, s=0 if scheme == "uncoded" else 2, m=1, rng=0)
+    for delays in (
+        {"model": "constant", "value": 1.0},
+        {"model": "bimodal", "p": 0.2, "factor": 3.0},
+    ):
+        a = simulate(code, delays=delays, iterations=100, seed=3, engine="des")
+        b = simulate(code, delays=delays, iterations=100, seed=3, engine="fast")
+        np.testing.assert_allclose(a.durations, b.durations, rtol=1e-9)
+        np.testing.assert_array_equal(a.records["n_responders"], b.records["n_responders"])

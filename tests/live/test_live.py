@@ -212,6 +212,10 @@ def test_a_dead_worker_ends_the_run_with_a_clear_error_and_keeps_the_records(tmp
     assert row["status"] == "failed" and "worker 1" in row["error"]
     kept = res.records
     assert 0 < len(kept) < 400  # every finished round is on disk
+    # running again retries the failed point; the failed run's folder is kept aside
+    assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    assert load_results(out).summary.iloc[0]["status"] == "ok"
+    assert len(list((out / "points").glob("*.failed-*"))) == 1
 
 
 def test_launch_with_too_few_processes_is_refused_before_any_round(tmp_path):
