@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
+from gcsim.scenarios.expand import build_code
 from gcsim.scenarios.store import atomic_write_text, load_results
 
 __all__ = ["Calibration", "CompareReport", "calibrate", "compare_live", "simulate_like"]
@@ -52,20 +53,6 @@ class CompareReport:
     path: Path
     figures: list[Path] = field(default_factory=list)
     ranking_agrees: bool = True
-
-
-def _code_of(spec: dict[str, Any]) -> Any:
-    from gcsim.codes import make_code
-    from gcsim.rng import stream
-
-    return make_code(
-        spec["code"],
-        n=spec["n"],
-        s=spec["s"],
-        m=spec["m"],
-        rng=stream(spec["seed"], "code", spec["replicate"]),
-        **spec["options"],
-    )
 
 
 def calibrate(
@@ -99,7 +86,7 @@ def simulate_like(
     """Re-simulate a live point with its injected draws and the calibrated costs."""
     from gcsim.sim import CostModel, Network, simulate
 
-    code = _code_of(spec)
+    code = build_code(spec)
     n = code.n
     rounds = int(spec["rounds"])
     loads = code.loads.astype(float)
@@ -159,7 +146,7 @@ def compare_live(folder: Path, *, out: Path | None = None) -> CompareReport:
         dimension = int(spec["dimension"])
         workers = pd.read_csv(pdir / "workers.csv")
         live = pd.read_csv(pdir / "records.csv")
-        code = _code_of(spec)
+        code = build_code(spec)
         cal = calibrate(workers, live, code, dimension)
         sim = simulate_like(spec, workers, cal, dimension).records
         lv = live[live["decoded"]]["duration"].to_numpy()

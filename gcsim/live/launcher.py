@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
-from gcsim.scenarios.expand import Point, expand
+from gcsim.scenarios.expand import Point, build_code, expand
 from gcsim.scenarios.runner import make_figures, prepare_folder, write_summary
 from gcsim.scenarios.store import dumps, point_done
 from gcsim.sim.result import SimResult
@@ -107,18 +107,8 @@ def summarize_live(
     records: pd.DataFrame, point: Point, dimension: int, wall: float
 ) -> dict[str, Any]:
     """The per-point summary of a live run, in the sweep's format."""
-    from gcsim.codes import make_code
-    from gcsim.rng import stream
-
     spec = point.spec
-    code = make_code(
-        spec["code"],
-        n=spec["n"],
-        s=spec["s"],
-        m=spec["m"],
-        rng=stream(spec["seed"], "code", spec["replicate"]),
-        **spec["options"],
-    )
+    code = build_code(spec)
     res = SimResult(records=records, engine="live", config={})
     summ: dict[str, Any] = dict(res.summary())
     ok = records[records["decoded"]]
@@ -139,21 +129,11 @@ def summarize_live(
 
 def _traces(tmp: Path, point: Point, dimension: int) -> None:
     """Measured compute / communication times per unit load, round x worker (CSV)."""
-    from gcsim.codes import make_code
-    from gcsim.rng import stream
-
     w = pd.read_csv(tmp / "workers.csv")
     if w.empty:
         return
     spec = point.spec
-    code = make_code(
-        spec["code"],
-        n=spec["n"],
-        s=spec["s"],
-        m=spec["m"],
-        rng=stream(spec["seed"], "code", spec["replicate"]),
-        **spec["options"],
-    )
+    code = build_code(spec)
     loads = code.loads.astype(float)
     frac = code.message_length(dimension) / dimension
     resp = w[w["status"] == "responder"]

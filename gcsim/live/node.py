@@ -48,18 +48,10 @@ def _now() -> float:
 
 
 def _build(spec: dict[str, Any]) -> tuple[Any, Any]:
-    from gcsim.codes import make_code
-    from gcsim.rng import stream
+    from gcsim.scenarios.expand import build_code
     from gcsim.workload import make_workload
 
-    code = make_code(
-        spec["code"],
-        n=spec["n"],
-        s=spec["s"],
-        m=spec["m"],
-        rng=stream(spec["seed"], "code", spec["replicate"]),
-        **spec["options"],
-    )
+    code = build_code(spec)
     wl = dict(spec["workload"])
     workload = None if wl.get("model") == "none" else make_workload(wl)
     return code, workload

@@ -25,7 +25,7 @@ from gcsim.rng import stream
 from gcsim.scenarios.schema import SCHEMA, ScenarioError, check_value
 from gcsim.workload import make_workload
 
-__all__ = ["Point", "expand", "factor_keys"]
+__all__ = ["Point", "build_code", "expand", "factor_keys"]
 
 HAS_M = ("ye-abbe", "grouped")
 FREE_FORM = ("delays.compute", "delays.comm", "workload")
@@ -67,6 +67,19 @@ class Point:
             "error": self.error,
             "spec": self.spec,
         }
+
+
+def build_code(spec: dict[str, Any]) -> Any:
+    """The gradient code of a point's spec, from its own seed stream (the same code in
+    the sweep runner, the live server and workers, and the comparison)."""
+    return make_code(
+        spec["code"],
+        n=spec["n"],
+        s=spec["s"],
+        m=spec["m"],
+        rng=stream(spec["seed"], "code", spec["replicate"]),
+        **spec["options"],
+    )
 
 
 def factor_keys(resolved: dict[str, Any]) -> list[str]:

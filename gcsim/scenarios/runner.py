@@ -25,10 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gcsim.codes import make_code
 from gcsim.errors import GcsimError
-from gcsim.rng import stream
-from gcsim.scenarios.expand import Point, expand, factor_keys
+from gcsim.scenarios.expand import Point, build_code, expand, factor_keys
 from gcsim.scenarios.store import (
     atomic_write_text,
     dumps,
@@ -61,14 +59,7 @@ def _versions() -> dict[str, str]:
 def run_point(spec: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
     """Simulate one point; return (summary row, per-round records)."""
     t0 = time.perf_counter()
-    code = make_code(
-        spec["code"],
-        n=spec["n"],
-        s=spec["s"],
-        m=spec["m"],
-        rng=stream(spec["seed"], "code", spec["replicate"]),
-        **spec["options"],
-    )
+    code = build_code(spec)
     wl = dict(spec["workload"])
     workload = None if wl.get("model") == "none" else wl
     res = simulate(

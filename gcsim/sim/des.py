@@ -33,7 +33,7 @@ import simpy
 
 from gcsim.codes.base import GradientCode
 from gcsim.delays.base import RoundSampler
-from gcsim.sim.kernel import RoundKernels
+from gcsim.sim.kernel import RoundKernels, kernel_columns
 from gcsim.sim.network import Network
 
 __all__ = ["run_des"]
@@ -247,29 +247,9 @@ class _Cluster:
                 cost = out.decode_time + out.update_time
                 if cost > 0:
                     yield env.timeout(cost)
-                rec.update(
-                    rows_used=out.rows_used,
-                    cond=out.cond,
-                    l1_amplification=out.l1_amplification,
-                    residual=out.residual,
-                    rel_error=out.rel_error,
-                    bytes_used=out.rows_used * self.msg_bytes,
-                    decode_time=out.decode_time,
-                    decode_wall=out.decode_wall,
-                    loss=out.loss,
-                )
+                rec.update(kernel_columns(out, self.msg_bytes))
             else:
-                rec.update(
-                    rows_used=0,
-                    cond=math.nan,
-                    l1_amplification=math.nan,
-                    residual=math.nan,
-                    rel_error=math.nan,
-                    bytes_used=0,
-                    decode_time=0.0,
-                    decode_wall=math.nan,
-                    loss=math.nan,
-                )
+                rec.update(kernel_columns(None, self.msg_bytes))
             t_end = env.now
             rec["end"] = t_end
             rec["duration"] = t_end - t0

@@ -23,7 +23,7 @@ import numpy as np
 from gcsim.codes.base import GradientCode
 from gcsim.codes.tracker import CountTracker, GenericTracker, GroupTracker
 from gcsim.delays.base import RoundSampler
-from gcsim.sim.kernel import RoundKernels
+from gcsim.sim.kernel import RoundKernels, kernel_columns
 
 __all__ = ["completion_times", "run_fast"]
 
@@ -152,30 +152,10 @@ def run_fast(
             "stale_discarded": 0,
         }
         if not failed[r]:
-            out = kernels.decode(R)
-            rec.update(
-                rows_used=out.rows_used,
-                cond=out.cond,
-                l1_amplification=out.l1_amplification,
-                residual=out.residual,
-                rel_error=out.rel_error,
-                bytes_used=out.rows_used * msg_bytes,
-                decode_time=0.0,
-                decode_wall=out.decode_wall,
-                loss=out.loss,
-            )
+            # the fast path applies only with zero costs: no decode time is charged
+            rec.update(kernel_columns(kernels.decode(R), msg_bytes, charge_decode=False))
         else:
-            rec.update(
-                rows_used=0,
-                cond=math.nan,
-                l1_amplification=math.nan,
-                residual=math.nan,
-                rel_error=math.nan,
-                bytes_used=0,
-                decode_time=0.0,
-                decode_wall=math.nan,
-                loss=math.nan,
-            )
+            rec.update(kernel_columns(None, msg_bytes))
         rec["end"] = now + float(dec_at[r])
         rec["duration"] = float(dec_at[r])
         now = rec["end"]

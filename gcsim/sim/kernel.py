@@ -18,7 +18,7 @@ from gcsim.codes.base import GradientCode
 from gcsim.sim.network import CostModel
 from gcsim.workload.base import Workload
 
-__all__ = ["KernelOutcome", "RoundKernels"]
+__all__ = ["KernelOutcome", "RoundKernels", "kernel_columns"]
 
 
 @dataclass
@@ -32,6 +32,35 @@ class KernelOutcome:
     update_time: float
     loss: float
     decode_wall: float = math.nan
+
+
+def kernel_columns(
+    out: KernelOutcome | None, msg_bytes: int, *, charge_decode: bool = True
+) -> dict[str, Any]:
+    """The decode-related record columns of a round (``out`` None: a failed round)."""
+    if out is None:
+        return {
+            "rows_used": 0,
+            "cond": math.nan,
+            "l1_amplification": math.nan,
+            "residual": math.nan,
+            "rel_error": math.nan,
+            "bytes_used": 0,
+            "decode_time": 0.0,
+            "decode_wall": math.nan,
+            "loss": math.nan,
+        }
+    return {
+        "rows_used": out.rows_used,
+        "cond": out.cond,
+        "l1_amplification": out.l1_amplification,
+        "residual": out.residual,
+        "rel_error": out.rel_error,
+        "bytes_used": out.rows_used * msg_bytes,
+        "decode_time": out.decode_time if charge_decode else 0.0,
+        "decode_wall": out.decode_wall,
+        "loss": out.loss,
+    }
 
 
 class RoundKernels:
