@@ -132,6 +132,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(title: str, points: list[Any], out: Any, results: str) -> bool:
+    """Print what a sweep or live run did; False when no point could run at all."""
+    print(
+        f"{title}: {len(points)} point(s): ran {out.ran}, already done {out.skipped}, "
+        f"infeasible {len(out.infeasible)}, failed {len(out.failed)}"
+    )
+    for pid, err in out.infeasible:
+        print(f"  infeasible {pid}: {err}")
+    for pid, err in out.failed:
+        print(f"  FAILED {pid}: {err}", file=sys.stderr)
+    print(f"results: {results}")
+    if len(out.infeasible) == len(points):
+        print("gcsim: error: no point can run: every scheme is infeasible", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from gcsim.scenarios import output_folder, run_sweep
 
@@ -148,18 +165,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         plots=False if args.no_plots else None,
         restart=args.restart,
     )
-    print(
-        f"{resolved['scenario']['name']}: {len(points)} point(s): ran {out.ran}, "
-        f"already done {out.skipped}, infeasible {len(out.infeasible)}, "
-        f"failed {len(out.failed)}"
-    )
-    for pid, err in out.infeasible:
-        print(f"  infeasible {pid}: {err}")
-    for pid, err in out.failed:
-        print(f"  FAILED {pid}: {err}", file=sys.stderr)
-    print(f"results: {folder}/summary.csv")
-    if len(out.infeasible) == len(points):
-        print("gcsim: error: no point can run: every scheme is infeasible", file=sys.stderr)
+    if not _report(f"{resolved['scenario']['name']}", points, out, f"{folder}/summary.csv"):
         return 2
     if out.figures:
         print(f"figures: {folder}/figures/ ({len(out.figures)} files)")
@@ -234,18 +240,8 @@ def cmd_live(args: argparse.Namespace) -> int:
         plots=False if args.no_plots else None,
         restart=args.restart,
     )
-    print(
-        f"{resolved['scenario']['name']} (live): {len(points)} point(s): ran {out.ran}, "
-        f"already done {out.skipped}, infeasible {len(out.infeasible)}, "
-        f"failed {len(out.failed)}"
-    )
-    for pid, err in out.infeasible:
-        print(f"  infeasible {pid}: {err}")
-    for pid, err in out.failed:
-        print(f"  FAILED {pid}: {err}", file=sys.stderr)
-    print(f"results: {folder}/summary.csv  (compare with: gcsim compare {folder})")
-    if len(out.infeasible) == len(points):
-        print("gcsim: error: no point can run: every scheme is infeasible", file=sys.stderr)
+    hint = f"{folder}/summary.csv  (compare with: gcsim compare {folder})"
+    if not _report(f"{resolved['scenario']['name']} (live)", points, out, hint):
         return 2
     return 1 if out.failed else 0
 
