@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gcsim.codes.tracker import DecodabilityTracker
+from gcsim.codes.tracker import DecodabilityTracker, DecodeRule
 from gcsim.errors import (
     DecodeResidualError,
     InvalidInputError,
@@ -172,6 +172,7 @@ class GradientCode:
             cols[i, : len(c)] = c
             vals[i, : len(v)] = v
         self._pcols, self._pvals = cols, vals
+        self._rule_cache: DecodeRule | None = None
         self._assignment_cache: np.ndarray | None = None  # dense (n, k) built on request
         self._d = max((len(x) for x in sup), default=0)
         if cache_size < 0:
@@ -378,13 +379,30 @@ class GradientCode:
                 self._cache.popitem(last=False)
         return dec
 
-    def tracker(self) -> DecodabilityTracker:
-        """An incremental decodability tracker (add responders one by one), agreeing
-        with :meth:`is_decodable` on every prefix; used by the simulator."""
-        return self._tracker()
+    @property
+    def decode_rule(self) -> DecodeRule:
+        """When a responder set decodes, as data (see :class:`DecodeRule`): the round
+        protocol, the fast path and the live server all read this one declaration."""
+        rule = self._rule_cache
+        if rule is None:
+            rule = self._rule_cache = self._decode_rule()
+        return rule
 
-    def _tracker(self) -> DecodabilityTracker:
-        return DecodabilityTracker(self)
+    def tracker(self) -> DecodabilityTracker:
+        """An incremental decodability tracker built from :attr:`decode_rule` (add
+        responders one by one); it agrees with :meth:`is_decodable` on every prefix of
+        an arrival order, except above a ``general`` rule's ``early_up_to``, where it is
+        the count rule at ``n - s`` (as the rule declares)."""
+        return DecodabilityTracker(self, self.decode_rule)
+
+    def _decode_rule(self) -> DecodeRule:
+        """Default: the general rule (numerical checks of small sets up to n = 64)."""
+        return DecodeRule.general(self.n - self.s, self.n)
+
+    def _group_decodable(self, g: int, members: list[int]) -> bool:
+        """For ``groups`` rules with ``group_check``: whether group ``g``'s responders
+        (worker ids, in arrival order) decode that group."""
+        raise NotImplementedError(f"{self.name} declares no group check")
 
     def clear_cache(self) -> None:
         """Forget every cached decoder."""

@@ -14,7 +14,6 @@ from gcsim.codes._validate import (
     require_s_below_n,
 )
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import GenericTracker
 from gcsim.rng import as_generator
 
 
@@ -98,9 +97,6 @@ class CyclicRepetitionCode(GradientCode):
                 best, best_cond = B, worst
         assert best is not None
         return cls(n, s, best, params={"draws": draws}, **options)
-
-    def _tracker(self) -> GenericTracker:
-        return GenericTracker(self, self.n - self.s)
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         if len(R) >= self.n - self.s:

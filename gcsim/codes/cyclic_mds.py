@@ -21,7 +21,6 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options, require_m1, require_s_below_n
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import GenericTracker
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 
@@ -90,9 +89,6 @@ class CyclicMDSCode(GradientCode):
                 f"(feasible s: {s - 1 if s > 0 else s + 1}, {s + 1} if < n; or field='complex')"
             )
         return cls(n, s, field, **options)
-
-    def _tracker(self) -> GenericTracker:
-        return GenericTracker(self, self.n - self.s)
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         if len(R) >= self.n - self.s:

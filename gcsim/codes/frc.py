@@ -15,7 +15,7 @@ from gcsim.codes._validate import (
     require_s_below_n,
 )
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import GroupTracker
+from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError
 
 
@@ -65,9 +65,11 @@ class FractionalRepetitionCode(GradientCode):
         check_options(cls.name, options, ["cache_size"])
         return cls(n, s, **options)
 
-    def _tracker(self) -> GroupTracker:
+    def _decode_rule(self) -> DecodeRule:
         groups = self.n // self._r
-        return GroupTracker(self, np.arange(self.n) // self._r, np.ones(groups, dtype=int))
+        return DecodeRule.groups(
+            np.arange(self.n) // self._r, np.ones(groups, dtype=int), self.n - self.s
+        )
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         groups = np.zeros(self.n // self._r, dtype=bool)

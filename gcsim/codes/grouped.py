@@ -23,7 +23,7 @@ import numpy as np
 from gcsim.codes import generators as gens
 from gcsim.codes._validate import check_basic, check_int, check_options, fmt_values, nearest
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import GroupTracker
+from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 from gcsim.rng import as_generator
 
@@ -284,16 +284,14 @@ class GroupedCode(GradientCode):
         arr = np.asarray(R, dtype=np.int64)
         return arr, self._group_of[arr]
 
-    def _tracker(self) -> GroupTracker:
+    def _decode_rule(self) -> DecodeRule:
         need = np.full(len(self._sizes), self.m)
-        if all(self._mds.values()):
-            return GroupTracker(self, self._group_of, need)
+        mds = all(self._mds.values())
+        return DecodeRule.groups(self._group_of, need, self.n - self.s, group_check=not mds)
 
-        def rank_check(g: int, members: list[int]) -> bool:
-            local = np.asarray(members) - self._starts[g]
-            return self._group_rank(local, int(self._sizes[g])) == self.m
-
-        return GroupTracker(self, self._group_of, need, rank_check)
+    def _group_decodable(self, g: int, members: list[int]) -> bool:
+        local = np.asarray(members) - self._starts[g]
+        return self._group_rank(local, int(self._sizes[g])) == self.m
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         if not R:

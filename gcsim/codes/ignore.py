@@ -8,7 +8,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options, require_m1, require_s_below_n
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import CountTracker
+from gcsim.codes.tracker import DecodeRule
 
 
 class IgnoreStragglersCode(GradientCode):
@@ -47,8 +47,8 @@ class IgnoreStragglersCode(GradientCode):
         check_options(cls.name, options, ["cache_size"])
         return cls(n, s, **options)
 
-    def _tracker(self) -> CountTracker:
-        return CountTracker(self, self.n - self.s)
+    def _decode_rule(self) -> DecodeRule:
+        return DecodeRule.count(self.n - self.s)
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         return len(R) >= self.n - self.s

@@ -8,7 +8,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options, require_m1
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import CountTracker
+from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError
 
 
@@ -43,8 +43,8 @@ class UncodedCode(GradientCode):
         check_options(cls.name, options, ["cache_size"])
         return cls(n, **options)
 
-    def _tracker(self) -> CountTracker:
-        return CountTracker(self, self.n)
+    def _decode_rule(self) -> DecodeRule:
+        return DecodeRule.count(self.n)
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         return len(R) == self.n

@@ -19,7 +19,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import CountTracker
+from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 
@@ -150,8 +150,8 @@ class YeAbbeCode(GradientCode):
         check_options(cls.name, options, ["cache_size", "points"])
         return cls(n, s, m, **options)
 
-    def _tracker(self) -> CountTracker:
-        return CountTracker(self, self.n - self.s)
+    def _decode_rule(self) -> DecodeRule:
+        return DecodeRule.count(self.n - self.s)
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         # The messages are evaluations of a polynomial of degree n-s-1 whose top

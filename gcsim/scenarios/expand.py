@@ -224,7 +224,8 @@ def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
     except GcsimError as exc:
         raise ScenarioError(f"workload (at {_describe(assign)}): {exc}") from None
     if sc["scenario"]["engine"] == "fast":
-        from gcsim.sim import CostModel, Network, fast_path_applies
+        from gcsim.sim import CostModel, Network
+        from gcsim.spec import fast_path_applies
 
         try:
             ok, why = fast_path_applies(

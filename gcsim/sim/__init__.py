@@ -3,7 +3,7 @@
 from gcsim.sim.fastpath import completion_times
 from gcsim.sim.network import CostModel, Network
 from gcsim.sim.result import ROUND_COLUMNS, WORKER_COLUMNS, SimResult
-from gcsim.sim.simulate import POLICIES, RULES, fast_path_applies, simulate
+from gcsim.sim.simulate import POLICIES, RULES, run, simulate
 
 __all__ = [
     "POLICIES",
@@ -14,6 +14,6 @@ __all__ = [
     "Network",
     "SimResult",
     "completion_times",
-    "fast_path_applies",
+    "run",
     "simulate",
 ]

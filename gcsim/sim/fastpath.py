@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes.base import GradientCode
-from gcsim.codes.tracker import CountTracker, GenericTracker, GroupTracker
+from gcsim.codes.tracker import DecodabilityTracker, DecodeRule
 from gcsim.delays.base import RoundSampler
-from gcsim.sim.kernel import RoundKernels, kernel_columns
+from gcsim.protocol import decode_columns, effective_rule
+from gcsim.sim.kernel import RoundKernels
 
 __all__ = ["completion_times", "run_fast"]
 
@@ -36,17 +37,19 @@ def _kth(T: np.ndarray, k: int) -> np.ndarray:
     return np.partition(T, k - 1, axis=-1)[..., k - 1]
 
 
-def completion_times(code: GradientCode, T: np.ndarray, rule: str) -> np.ndarray:
-    """Decode instant of each round, shape (rounds,), from arrivals ``T`` (rounds, n)."""
-    n = code.n
-    if rule == "count":
-        return _kth(T, n - code.s)
-    tracker = code.tracker()
-    if isinstance(tracker, CountTracker):
-        return _kth(T, tracker.threshold)
-    if isinstance(tracker, GroupTracker) and tracker.rank_check is None:
-        group_of, need = tracker.group_of, tracker.need
-        sizes = np.bincount(group_of)
+def completion_times(code: GradientCode, T: np.ndarray, rule: str | DecodeRule) -> np.ndarray:
+    """Decode instant of each round, shape (rounds,), from arrivals ``T`` (rounds, n).
+
+    ``rule`` is ``"decodable"`` / ``"count"`` (as in :func:`gcsim.simulate`) or a
+    :class:`~gcsim.codes.DecodeRule`. inf where a round never decodes.
+    """
+    dr = effective_rule(code, rule) if isinstance(rule, str) else rule
+    if dr.kind == "count":
+        return _kth(T, dr.threshold)
+    if dr.kind == "groups" and not dr.group_check:
+        assert dr.group_of is not None and dr.need is not None
+        group_of, need = dr.group_of, dr.need
+        sizes = np.bincount(group_of, minlength=len(need))
         out = np.full(T.shape[0], -np.inf)
         order = np.argsort(group_of, kind="stable")
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -57,21 +60,47 @@ def completion_times(code: GradientCode, T: np.ndarray, rule: str) -> np.ndarray
                 sub = T[:, cols].reshape(T.shape[0], len(groups), size)
                 out = np.maximum(out, _kth(sub, int(kneed)).max(axis=1))
         return out
-    if isinstance(tracker, GenericTracker) and not tracker.exact:
-        return _kth(T, tracker.threshold)
-    # general: replay arrivals through the tracker, round by round
-    out = np.empty(T.shape[0])
+    if dr.kind == "general" and not dr.early_checks:
+        return _kth(T, dr.threshold)
+    # replay the arrival order through the tracker; for a general rule decodability
+    # is monotone in the prefix, so the first decodable prefix is found by bisection
+    tracker = DecodabilityTracker(code, dr)
+    out = np.full(T.shape[0], np.inf)
     for r in range(T.shape[0]):
-        tracker.reset()
         order = np.argsort(T[r], kind="stable")
-        out[r] = math.inf
-        for i in order:
-            if not math.isfinite(T[r, i]):
-                break
-            if tracker.add(int(i)):
-                out[r] = T[r, i]
-                break
+        finite = int(np.isfinite(T[r]).sum())
+        hit = _first_decodable(tracker, order[:finite], dr)
+        if hit is not None:
+            out[r] = T[r, order[hit]]
     return out
+
+
+def _first_decodable(
+    tracker: DecodabilityTracker, order: np.ndarray, rule: DecodeRule
+) -> int | None:
+    """Index into ``order`` of the arrival that makes the prefix decodable (or None)."""
+    if rule.kind == "general":
+        code = tracker.code
+        upto = min(len(order), rule.threshold)
+        if len(order) >= rule.threshold:
+            # the count guarantees it; find an earlier decodable prefix by bisection
+            lo, hi = 0, upto - 1  # invariant: prefix order[: hi + 1] decodable
+        else:
+            if not code.is_decodable(order.tolist()):
+                return None
+            lo, hi = 0, len(order) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if code.is_decodable(order[: mid + 1].tolist()):
+                hi = mid
+            else:
+                lo = mid + 1
+        return hi
+    tracker.reset()
+    for t, i in enumerate(order.tolist()):
+        if tracker.add(i):
+            return t
+    return None
 
 
 def run_fast(
@@ -79,13 +108,16 @@ def run_fast(
     kernels: RoundKernels,
     compute: RoundSampler,
     comm: RoundSampler,
-    rule: str,
+    rule: DecodeRule,
     iterations: int,
     round_timeout: float | None,
     record_workers: bool,
-    bytes_per_value: int = 8,
+    msg_bytes: int,
 ) -> tuple[list[dict[str, Any]] | dict[str, np.ndarray], list[tuple[Any, ...]]]:
-    """Run the fast path; return records (a dict of columns when there is no workload)."""
+    """Run the fast path; return records (a dict of columns when there is no workload).
+
+    The records equal those of the round protocol fed the same draws (property-tested in
+    ``tests/property/test_protocol.py``)."""
     n = code.n
     loads = code.loads.astype(float)
     comm_loads = np.full(n, kernels.q / kernels.l)
@@ -104,7 +136,6 @@ def run_fast(
     dec_at = np.where(failed, fail_time, t)
     arrived = T <= dec_at[:, None]
     n_resp = arrived.sum(axis=1)
-    msg_bytes = kernels.q * bytes_per_value
     worker_rows: list[tuple[Any, ...]] = []
     if kernels.workload is None:
         # timing only: columns computed for all rounds at once
@@ -151,11 +182,9 @@ def run_fast(
             "bytes_received": len(R) * msg_bytes,
             "stale_discarded": 0,
         }
-        if not failed[r]:
-            # the fast path applies only with zero costs: no decode time is charged
-            rec.update(kernel_columns(kernels.decode(R), msg_bytes, charge_decode=False))
-        else:
-            rec.update(kernel_columns(None, msg_bytes))
+        # the fast path applies only with zero costs: no decode time is charged
+        out = None if failed[r] else kernels.decode(R)
+        rec.update(decode_columns(out, len(R), msg_bytes))
         rec["end"] = now + float(dec_at[r])
         rec["duration"] = float(dec_at[r])
         now = rec["end"]

@@ -9,58 +9,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from gcsim.codes.base import GradientCode
+from gcsim.protocol import KernelOutcome
 from gcsim.sim.network import CostModel
 from gcsim.workload.base import Workload
 
-__all__ = ["KernelOutcome", "RoundKernels", "kernel_columns"]
-
-
-@dataclass
-class KernelOutcome:
-    rows_used: int
-    cond: float
-    l1_amplification: float
-    residual: float
-    rel_error: float
-    decode_time: float
-    update_time: float
-    loss: float
-    decode_wall: float = math.nan
-
-
-def kernel_columns(
-    out: KernelOutcome | None, msg_bytes: int, *, charge_decode: bool = True
-) -> dict[str, Any]:
-    """The decode-related record columns of a round (``out`` None: a failed round)."""
-    if out is None:
-        return {
-            "rows_used": 0,
-            "cond": math.nan,
-            "l1_amplification": math.nan,
-            "residual": math.nan,
-            "rel_error": math.nan,
-            "bytes_used": 0,
-            "decode_time": 0.0,
-            "decode_wall": math.nan,
-            "loss": math.nan,
-        }
-    return {
-        "rows_used": out.rows_used,
-        "cond": out.cond,
-        "l1_amplification": out.l1_amplification,
-        "residual": out.residual,
-        "rel_error": out.rel_error,
-        "bytes_used": out.rows_used * msg_bytes,
-        "decode_time": out.decode_time if charge_decode else 0.0,
-        "decode_wall": out.decode_wall,
-        "loss": out.loss,
-    }
+__all__ = ["RoundKernels"]
 
 
 class RoundKernels:
@@ -115,8 +73,11 @@ class RoundKernels:
         if self.workload is not None and not self.workload.static:
             self._prepare()
 
-    def decode(self, responders: np.ndarray) -> KernelOutcome:
-        """Decode the responders' messages, measure, update the model."""
+    def decode(self, responders: np.ndarray, messages: np.ndarray | None = None) -> KernelOutcome:
+        """Decode the responders' messages, measure, update the model.
+
+        ``messages`` (one row per responder, in order) are the messages as received (the
+        live server); by default they are the ones this object encoded."""
         code = self.code
         t_upd = self.costs.update_time(self.l)
         if self.workload is None:  # timing only: charge a decode reading |R| rows
@@ -130,10 +91,12 @@ class RoundKernels:
         loss = math.nan
         wall = math.nan
         t_dec = self.costs.decode_time(code.m, rows, self.q)
-        if self._messages is not None:
+        if messages is None and self._messages is not None:
+            messages = self._messages[responders]
+        if messages is not None:
             t0 = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
-                ghat = code.decode(responders, self._messages[responders], self.l, check=False)
+                ghat = code.decode(responders, messages, self.l, check=False)
             wall = time.perf_counter() - t0
             if self.costs.measured:
                 t_dec = wall

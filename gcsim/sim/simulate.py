@@ -1,50 +1,26 @@
-"""``gcsim.simulate``: validate a configuration, pick the engine, run, tabulate."""
+"""``gcsim.simulate``: validate a configuration once (a :class:`~gcsim.spec.RunSpec`),
+pick the engine, run the round protocol, tabulate."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from gcsim.codes.base import GradientCode
-from gcsim.delays import make_delay
-from gcsim.delays.base import LOAD_MODES, DelayModel, RoundSampler
 from gcsim.errors import InvalidInputError
+from gcsim.protocol import POLICIES, RULES, RoundProtocol, effective_rule
 from gcsim.rng import stream
 from gcsim.sim.des import run_des
 from gcsim.sim.fastpath import run_fast
 from gcsim.sim.kernel import RoundKernels
 from gcsim.sim.network import CostModel, Network
 from gcsim.sim.result import ROUND_COLUMNS, WORKER_COLUMNS, SimResult
-from gcsim.workload import make_workload
 
-__all__ = ["POLICIES", "RULES", "fast_path_applies", "simulate"]
+if TYPE_CHECKING:
+    from gcsim.spec import RunSpec
 
-POLICIES = ("cancel", "non-preemptive")
-RULES = ("decodable", "count")
-ENGINES = ("auto", "des", "fast")
-
-
-def _choice(name: str, value: Any, options: tuple[str, ...]) -> str:
-    if value not in options:
-        raise InvalidInputError(f"{name} must be one of {', '.join(options)}; got {value!r}")
-    return str(value)
-
-
-def fast_path_applies(
-    compute: DelayModel, comm: DelayModel, network: Network, costs: CostModel, policy: str
-) -> tuple[bool, str]:
-    """Whether the vectorised fast path gives exactly the DES's round times, and why not."""
-    if not (compute.iid and comm.iid):
-        return False, "a delay model is not i.i.d. across rounds and workers"
-    if policy != "cancel":
-        return False, "the non-preemptive policy couples rounds"
-    if not network.ideal:
-        return False, "the network is not ideal (latency, bandwidth or ingress)"
-    if not costs.zero:
-        return False, "kernel costs are not zero"
-    return True, ""
+__all__ = ["POLICIES", "RULES", "run", "simulate"]
 
 
 def simulate(
@@ -59,7 +35,7 @@ def simulate(
     policy: str = "cancel",
     decode_rule: str = "decodable",
     workload: Any = None,
-    dimension: int = 1000,
+    dimension: int | None = None,
     load_mode: str = "per-worker",
     round_timeout: float | None = None,
     engine: str = "auto",
@@ -95,8 +71,9 @@ def simulate(
     workload : Workload, str, dict or None
         Source of real partial gradients (``"random-vectors"``, ``"logistic"``); ``None``
         simulates timing only (no kernels run; decoder columns are NaN).
-    dimension : int
-        Gradient length when there is no workload (message sizes for the network).
+    dimension : int or None
+        Gradient length of a timing-only run (sizes the messages; default 1000). With a
+        workload the length is the workload's own; a different value is an error.
     load_mode : {"per-worker", "per-partition"}
         Load scaling of the compute delays (see :mod:`gcsim.delays.base`).
     round_timeout : float or None
@@ -111,84 +88,72 @@ def simulate(
     replicate : int
         Replicate index (independent streams for the same seed).
     """
-    from gcsim.codes.base import GradientCode as _GC
+    from gcsim.spec import RunSpec
 
-    if not isinstance(code, _GC):
-        raise InvalidInputError(
-            f"code must be a GradientCode from gcsim.make_code; got {type(code).__name__}"
-        )
-    if (
-        isinstance(iterations, bool)
-        or not isinstance(iterations, (int, np.integer))
-        or iterations < 1
-    ):
-        raise InvalidInputError(f"iterations must be a positive integer; got {iterations!r}")
-    if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1:
-        raise InvalidInputError(f"dimension must be a positive integer; got {dimension!r}")
-    policy = _choice("policy", policy, POLICIES)
-    decode_rule = _choice("decode_rule", decode_rule, RULES)
-    engine = _choice("engine", engine, ENGINES)
-    load_mode = _choice("load_mode", load_mode, LOAD_MODES)
-    if round_timeout is not None and (
-        not isinstance(round_timeout, (int, float)) or not round_timeout > 0
-    ):
-        raise InvalidInputError(f"round_timeout must be > 0 or None; got {round_timeout!r}")
-    if not code.exact and decode_rule == "decodable":
-        decode_rule = "count"  # an inexact code "decodes" at n - s by definition
-    network = network if network is not None else Network()
-    costs = costs if costs is not None else CostModel()
-    if not isinstance(network, Network):
-        raise InvalidInputError(f"network must be a gcsim Network; got {network!r}")
-    if not isinstance(costs, CostModel):
-        raise InvalidInputError(f"costs must be a gcsim CostModel; got {costs!r}")
-    compute_model = make_delay(delays)
-    comm_model = make_delay(
-        comm_delays if comm_delays is not None else {"model": "constant", "value": 0.0}
+    spec = RunSpec.create(
+        code,
+        delays=delays,
+        iterations=iterations,
+        seed=seed,
+        comm_delays=comm_delays,
+        network=network,
+        costs=costs,
+        policy=policy,
+        decode_rule=decode_rule,
+        workload=workload,
+        dimension=dimension,
+        load_mode=load_mode,
+        round_timeout=round_timeout,
+        engine=engine,
+        record_workers=record_workers,
+        failed_workers=failed_workers,
+        replicate=replicate,
     )
-    wl = make_workload(workload)
+    return run(spec)
 
-    ok, why = fast_path_applies(compute_model, comm_model, network, costs, policy)
-    if engine == "fast" and not ok:
+
+def run(spec: RunSpec) -> SimResult:
+    """Simulate one validated run specification (see :func:`simulate`)."""
+    code = spec.code
+    ok, why = spec.fast_path()
+    if spec.engine == "fast" and not ok:
         raise InvalidInputError(f"the fast path does not apply here: {why}; use engine='des'")
-    use_fast = engine == "fast" or (engine == "auto" and ok)
-
-    failed = _failed_workers(failed_workers, code.n)
-    compute = compute_model.sampler(code.n, stream(seed, "compute", replicate), load_mode)
-    if failed.size:
-        compute = _FailedSampler(compute, failed)
-    comm = comm_model.sampler(code.n, stream(seed, "comm", replicate), "per-worker")
-    kernels = RoundKernels(code, wl, costs, dimension, stream(seed, "data", replicate))
-
+    use_fast = spec.engine == "fast" or (spec.engine == "auto" and ok)
+    compute, comm = spec.samplers()
+    wl = spec.make_workload()
+    kernels = RoundKernels(
+        code, wl, spec.costs, spec.dimension, stream(spec.seed, "data", spec.replicate)
+    )
+    rule = effective_rule(code, spec.decode_rule)
+    wrows: list[tuple[Any, ...]]
     if use_fast:
         recs, wrows = run_fast(
             code,
             kernels,
             compute,
             comm,
-            decode_rule,
-            int(iterations),
-            round_timeout,
-            record_workers,
-            network.bytes_per_value,
+            rule,
+            spec.rounds,
+            spec.round_timeout,
+            spec.record_workers,
+            spec.message_bytes,
         )
     else:
-        recs, wrows = run_des(
+        proto = RoundProtocol(
             code,
-            kernels,
-            compute,
-            comm,
-            network,
-            policy,
-            decode_rule,
-            int(iterations),
-            round_timeout,
-            record_workers,
+            rule=spec.decode_rule,
+            policy=spec.policy,
+            round_timeout=spec.round_timeout,
+            msg_bytes=spec.message_bytes,
+            record_workers=spec.record_workers,
         )
+        run_des(proto, kernels, compute, comm, spec.network, spec.rounds)
+        recs, wrows = proto.records, proto.worker_rows
     df = pd.DataFrame(recs)
     if "responders" not in df.columns:
         df["responders"] = None
     df = df[list(ROUND_COLUMNS)]
-    workers = pd.DataFrame(wrows, columns=list(WORKER_COLUMNS)) if record_workers else None
+    workers = pd.DataFrame(wrows, columns=list(WORKER_COLUMNS)) if spec.record_workers else None
     config = {
         "code": repr(code),
         "scheme": code.name,
@@ -196,20 +161,21 @@ def simulate(
         "s": code.s,
         "m": code.m,
         "d": code.d,
-        "delays": repr(compute_model),
-        "comm_delays": repr(comm_model),
-        "network": network.as_dict(),
-        "costs": costs.as_dict(),
-        "policy": policy,
-        "decode_rule": decode_rule,
+        "delays": repr(spec.compute),
+        "comm_delays": repr(spec.comm),
+        "network": spec.network.as_dict(),
+        "costs": spec.costs.as_dict(),
+        "policy": spec.policy,
+        "decode_rule": spec.decode_rule,
+        "rule": rule.describe(),
         "workload": repr(wl),
-        "dimension": kernels.l,
-        "load_mode": load_mode,
-        "round_timeout": round_timeout,
-        "seed": seed,
-        "replicate": replicate,
-        "iterations": int(iterations),
-        "failed_workers": failed.tolist(),
+        "dimension": spec.dimension,
+        "load_mode": spec.load_mode,
+        "round_timeout": spec.round_timeout,
+        "seed": spec.seed,
+        "replicate": spec.replicate,
+        "iterations": spec.rounds,
+        "failed_workers": list(spec.failed_workers),
         "engine": "fast" if use_fast else "des",
         **({} if ok else {"fast_path_not_applicable": why}),
     }
@@ -220,34 +186,3 @@ def simulate(
         workers=workers,
         final_model=kernels.final_model,
     )
-
-
-def _failed_workers(value: Any, n: int) -> np.ndarray:
-    try:
-        arr = np.asarray(list(value), dtype=np.int64)
-    except (TypeError, ValueError):
-        raise InvalidInputError(
-            f"failed_workers must be a list of worker ids; got {value!r}"
-        ) from None
-    bad = arr[(arr < 0) | (arr >= n)]
-    if bad.size:
-        raise InvalidInputError(f"failed_workers must be in 0..{n - 1}; got {bad.tolist()}")
-    return np.unique(arr)
-
-
-class _FailedSampler(RoundSampler):
-    """Wraps a sampler: the listed workers never finish (infinite duration)."""
-
-    def __init__(self, inner: RoundSampler, failed: np.ndarray) -> None:
-        super().__init__(inner.n, inner.rng, inner.mode)
-        self.inner, self.failed = inner, failed
-
-    def draw(self, loads: np.ndarray) -> np.ndarray:
-        out = np.array(self.inner.draw(loads), dtype=float)
-        out[self.failed] = np.inf
-        return out
-
-    def draw_rounds(self, rounds: int, loads: np.ndarray) -> np.ndarray:
-        out = np.array(self.inner.draw_rounds(rounds, loads), dtype=float)
-        out[:, self.failed] = np.inf
-        return out
