@@ -121,8 +121,11 @@ class GradientCode:
 
     Subclasses build the per-worker supports and coefficients, then call
     ``super().__init__``; they may override the private hooks ``_encode``,
-    ``_encode_worker``, ``_is_decodable`` and ``_structured_decoder`` with faster
-    structured versions. Public methods validate their input and then call the hooks.
+    ``_encode_worker``, ``_is_decodable``, ``_structured_decoder`` and ``_decode_rule``
+    with faster structured versions. Public methods validate their input and then call
+    the hooks. A registered scheme also implements the :meth:`build` classmethod (the
+    registry's constructor) and, where it can do so without building the code,
+    :meth:`effective_parameters` (see ``docs/codes.md``, "Adding a scheme").
     """
 
     #: registry name, set by subclasses
@@ -131,6 +134,30 @@ class GradientCode:
     summary: ClassVar[str] = ""
     #: human-readable constraint summary used by ``gcsim codes``
     constraints: ClassVar[str] = ""
+
+    @classmethod
+    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> GradientCode:
+        """Build the code for (n, s, m) from scheme options: the registry's constructor.
+
+        Validates the parameters and raises :class:`~gcsim.errors.InfeasibleParametersError`
+        (with the nearest feasible choices) when they violate the scheme's constraints,
+        :class:`~gcsim.errors.InvalidInputError` for a malformed or unknown option.
+        ``rng`` seeds random constructions (``None`` means seed 0).
+        """
+        raise NotImplementedError(f"{cls.__name__} does not implement the build classmethod")
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        """The ``(s, d)`` that :meth:`build` with these arguments would give the code.
+
+        A scheme may run at a higher ``s`` than requested (e.g. ``grouped`` when d does
+        not divide n) and its load ``d`` follows from its structure. Raises exactly what
+        :meth:`build` raises for infeasible parameters or bad options. This default builds
+        the code (seed 0); schemes override it with a cheap computation that makes no
+        random draws.
+        """
+        code = cls.build(n=n, s=s, m=m, rng=0, **options)
+        return code.s, code.d
 
     def __init__(
         self,

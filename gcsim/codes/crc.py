@@ -14,6 +14,7 @@ from gcsim.codes._validate import (
     require_s_below_n,
 )
 from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
 from gcsim.rng import as_generator
 
 
@@ -74,14 +75,9 @@ class CyclicRepetitionCode(GradientCode):
 
     @classmethod
     def build(
-        cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any
+        cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
     ) -> CyclicRepetitionCode:
-        n, s, m = check_basic(cls.name, n, s, m)
-        require_m1(cls.name, m)
-        require_s_below_n(cls.name, n, s)
-        check_options(cls.name, options, ["cache_size", "draws", "probe"])
-        draws = check_int("draws", options.pop("draws", 1), minimum=1, scheme=cls.name)
-        probe = check_int("probe", options.pop("probe", 50), minimum=1, scheme=cls.name)
+        n, s, draws, probe = cls._validate(n, s, m, options)
         gen = as_generator(rng)
         best, best_cond = None, np.inf
         for _ in range(draws):
@@ -98,7 +94,40 @@ class CyclicRepetitionCode(GradientCode):
         assert best is not None
         return cls(n, s, best, params={"draws": draws}, **options)
 
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        _, s, _, _ = cls._validate(n, s, m, options)
+        return s, s + 1
+
+    @classmethod
+    def _validate(
+        cls, n: Any, s: Any, m: Any, options: dict[str, Any]
+    ) -> tuple[int, int, int, int]:
+        """Check (n, s, m) and the options; pops ``draws`` and ``probe`` from ``options``."""
+        n, s, m = check_basic(cls.name, n, s, m)
+        require_m1(cls.name, m)
+        require_s_below_n(cls.name, n, s)
+        check_options(cls.name, options, ["cache_size", "draws", "probe"])
+        draws = check_int("draws", options.pop("draws", 1), minimum=1, scheme=cls.name)
+        probe = check_int("probe", options.pop("probe", 50), minimum=1, scheme=cls.name)
+        return n, s, draws, probe
+
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         if len(R) >= self.n - self.s:
             return True  # any n-s rows span null(H), which contains 1 (probability 1)
         return super()._is_decodable(R)
+
+
+INFO = SchemeInfo(
+    cls=CyclicRepetitionCode,
+    display_name="Cyclic repetition (Tandon et al.)",
+    supports_m=False,
+    exact=True,
+    color="#009E73",
+    marker="D",
+    options_help=(
+        "draws=K keeps the best of K random constructions by worst condition number over "
+        "probe=P random straggler sets (default 1 and 50); cache_size"
+    ),
+    examples=(Example(12, 2),),
+)

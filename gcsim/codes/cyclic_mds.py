@@ -21,6 +21,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options, require_m1, require_s_below_n
 from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 
@@ -73,7 +74,18 @@ class CyclicMDSCode(GradientCode):
         )
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any) -> CyclicMDSCode:
+    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> CyclicMDSCode:
+        n, s, field = cls._validate(n, s, m, options)
+        return cls(n, s, field, **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        _, s, _ = cls._validate(n, s, m, options)
+        return s, s + 1
+
+    @classmethod
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> tuple[int, int, str]:
+        """Check (n, s, m) and the options; pops ``field`` from ``options``."""
         n, s, m = check_basic(cls.name, n, s, m)
         require_m1(cls.name, m)
         require_s_below_n(cls.name, n, s)
@@ -88,7 +100,7 @@ class CyclicMDSCode(GradientCode):
                 f"cyclic-mds over the reals needs n-s odd; got n={n}, s={s} "
                 f"(feasible s: {s - 1 if s > 0 else s + 1}, {s + 1} if < n; or field='complex')"
             )
-        return cls(n, s, field, **options)
+        return n, s, field
 
     def _is_decodable(self, R: tuple[int, ...]) -> bool:
         if len(R) >= self.n - self.s:
@@ -111,3 +123,15 @@ class CyclicMDSCode(GradientCode):
         if self.field == "real":
             A = A.real
         return A, float(np.linalg.cond(M)), "structured: Vandermonde solve on unit circle"
+
+
+INFO = SchemeInfo(
+    cls=CyclicMDSCode,
+    display_name="Cyclic MDS (Raviv et al.)",
+    supports_m=False,
+    exact=True,
+    color="#0072B2",
+    marker="v",
+    options_help="field='auto' (default) | 'real' (needs n-s odd) | 'complex'; cache_size",
+    examples=(Example(12, 2), Example(12, 3)),
+)

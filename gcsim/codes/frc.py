@@ -15,6 +15,7 @@ from gcsim.codes._validate import (
     require_s_below_n,
 )
 from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError
 
@@ -49,8 +50,18 @@ class FractionalRepetitionCode(GradientCode):
 
     @classmethod
     def build(
-        cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any
+        cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
     ) -> FractionalRepetitionCode:
+        n, s = cls._validate(n, s, m, options)
+        return cls(n, s, **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        _, s = cls._validate(n, s, m, options)
+        return s, s + 1
+
+    @classmethod
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> tuple[int, int]:
         n, s, m = check_basic(cls.name, n, s, m)
         require_m1(cls.name, m)
         require_s_below_n(cls.name, n, s)
@@ -63,7 +74,7 @@ class FractionalRepetitionCode(GradientCode):
                 f"{fmt_values(feas_n)}; 'grouped' with generator='repetition' allows any n)"
             )
         check_options(cls.name, options, ["cache_size"])
-        return cls(n, s, **options)
+        return n, s
 
     def _decode_rule(self) -> DecodeRule:
         groups = self.n // self._r
@@ -101,3 +112,15 @@ class FractionalRepetitionCode(GradientCode):
 
     def _encode_worker(self, i: int, own_blocks: np.ndarray) -> np.ndarray:
         return own_blocks[:, 0, :].sum(axis=0)
+
+
+INFO = SchemeInfo(
+    cls=FractionalRepetitionCode,
+    display_name="Fractional repetition (Tandon et al.)",
+    supports_m=False,
+    exact=True,
+    color="#56B4E9",
+    marker="^",
+    options_help="cache_size",
+    examples=(Example(12, 2),),
+)

@@ -23,11 +23,14 @@ import numpy as np
 from gcsim.codes import generators as gens
 from gcsim.codes._validate import check_basic, check_int, check_options, fmt_values, nearest
 from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 from gcsim.rng import as_generator
 
 FAMILIES = ("gaussian", "vandermonde", "chebyshev", "repetition", "parity", "hamming")
+#: Families that are MDS by construction (groups of any size >= s + m).
+MDS_FAMILIES = ("gaussian", "vandermonde", "chebyshev", "repetition")
 
 
 def group_sizes(n: int, d: int) -> list[int]:
@@ -113,58 +116,92 @@ class GroupedCode(GradientCode):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def build(cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any) -> GroupedCode:
+    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> GroupedCode:
+        n, s, m, generator, draws, select = cls._validate(n, s, m, options)
+        params: dict[str, Any] = {
+            "generator": generator if isinstance(generator, str) else "custom",
+            "requested_s": s,
+        }
+        if isinstance(generator, str) and generator in MDS_FAMILIES:
+            sizes = cls._family_sizes(n, s, m, generator)
+            gen_rng = as_generator(rng)
+            generators = {
+                size: cls._family(generator, m, size, gen_rng, draws) for size in sorted(set(sizes))
+            }
+            params["draws"] = draws
+            return cls(
+                n, sizes, generators, select=select, known_mds=True, params=params, **options
+            )
+        Gen = cls._fixed_generator(generator, s, m)
+        cls._check_fixed(n, s, m, Gen, params["generator"])
+        d = Gen.shape[1]
+        return cls(n, [d] * (n // d), {d: Gen}, select=select, params=params, **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        """``(min_g d_g - m, max_g d_g)`` for the MDS families (no random draws: the
+        group sizes follow from n and d = s + m); a fixed generator's real tolerance
+        and length otherwise."""
+        n, s, m, generator, _, _ = cls._validate(n, s, m, options)
+        if isinstance(generator, str) and generator in MDS_FAMILIES:
+            sizes = cls._family_sizes(n, s, m, generator)
+            return min(sizes) - m, max(sizes)
+        Gen = cls._fixed_generator(generator, s, m)
+        label = generator if isinstance(generator, str) else "custom"
+        return cls._check_fixed(n, s, m, Gen, label), Gen.shape[1]
+
+    @classmethod
+    def _validate(
+        cls, n: Any, s: Any, m: Any, options: dict[str, Any]
+    ) -> tuple[int, int, int, Any, int, str]:
+        """Check (n, s, m) and the options' values; pops generator, draws and select."""
         n, s, m = check_basic(cls.name, n, s, m)
         check_options(cls.name, options, ["cache_size", "generator", "draws", "select"])
         generator = options.pop("generator", "gaussian")
         draws = check_int("draws", options.pop("draws", 1), minimum=1, scheme=cls.name)
         select = options.pop("select", "first")
-        params: dict[str, Any] = {
-            "generator": generator if isinstance(generator, str) else "custom",
-            "requested_s": s,
-        }
-        if isinstance(generator, str):
-            if generator not in FAMILIES:
-                import difflib
+        if select not in ("first", "all"):
+            raise InvalidInputError(f"grouped: select must be 'first' or 'all'; got {select!r}")
+        if isinstance(generator, str) and generator not in FAMILIES:
+            import difflib
 
-                close = difflib.get_close_matches(generator, FAMILIES, n=1)
-                raise InvalidInputError(
-                    f"grouped: unknown generator {generator!r}"
-                    + (f" (did you mean {close[0]!r}?)" if close else "")
-                    + f"; known: {', '.join(FAMILIES)}, or an (m x d) array"
-                )
-            gen_rng = as_generator(rng)
-            if generator in ("gaussian", "vandermonde", "chebyshev", "repetition"):
-                if generator == "repetition" and m != 1:
-                    raise InfeasibleParametersError(
-                        f"grouped: the repetition code has dimension 1, so it needs m=1; "
-                        f"got m={m} (use an MDS generator such as 'gaussian' for m > 1)"
-                    )
-                d = s + m
-                if n < d:
-                    raise InfeasibleParametersError(
-                        f"grouped needs n >= d = s+m; got n={n}, s={s}, m={m} "
-                        f"(feasible s at this n and m: 0..{n - m})"
-                        if n >= m
-                        else f"grouped needs n >= d = s+m; got n={n}, s={s}, m={m} (m must be <= n)"
-                    )
-                sizes = group_sizes(n, d)
-                generators = {}
-                for size in sorted(set(sizes)):
-                    generators[size] = cls._family(generator, m, size, gen_rng, draws)
-                params["draws"] = draws
-                return cls(
-                    n, sizes, generators, select=select, known_mds=True, params=params, **options
-                )
+            close = difflib.get_close_matches(generator, FAMILIES, n=1)
+            raise InvalidInputError(
+                f"grouped: unknown generator {generator!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f"; known: {', '.join(FAMILIES)}, or an (m x d) array"
+            )
+        return n, s, m, generator, draws, select
+
+    @classmethod
+    def _family_sizes(cls, n: int, s: int, m: int, generator: str) -> list[int]:
+        """Group sizes of an MDS family (each group at least d = s + m workers)."""
+        if generator == "repetition" and m != 1:
+            raise InfeasibleParametersError(
+                f"grouped: the repetition code has dimension 1, so it needs m=1; "
+                f"got m={m} (use an MDS generator such as 'gaussian' for m > 1)"
+            )
+        d = s + m
+        if n < d:
+            raise InfeasibleParametersError(
+                f"grouped needs n >= d = s+m; got n={n}, s={s}, m={m} "
+                f"(feasible s at this n and m: 0..{n - m})"
+                if n >= m
+                else f"grouped needs n >= d = s+m; got n={n}, s={s}, m={m} (m must be <= n)"
+            )
+        return group_sizes(n, d)
+
+    @staticmethod
+    def _fixed_generator(generator: Any, s: int, m: int) -> np.ndarray:
+        """The generator matrix of ``parity``, ``hamming`` or a custom array."""
+        if isinstance(generator, str):
             if generator == "parity":
                 if s != 1:
                     raise InfeasibleParametersError(
                         f"grouped: the single-parity-check code tolerates exactly s=1; got s={s}"
                     )
-                Gen = gens.parity(m)
-            else:  # hamming
-                Gen = gens.HAMMING_7_4
-            return cls._fixed(n, s, m, Gen, select, params, options)
+                return gens.parity(m)
+            return gens.HAMMING_7_4
         Gen = np.asarray(generator, dtype=float)
         if (
             Gen.ndim != 2
@@ -176,22 +213,13 @@ class GroupedCode(GradientCode):
                 "grouped: a custom generator must be a finite 2-D array of shape (m, d) "
                 f"with m <= d; got shape {Gen.shape}"
             )
-        return cls._fixed(n, s, m, Gen, select, params, options)
+        return Gen
 
-    @classmethod
-    def _fixed(
-        cls,
-        n: int,
-        s: int,
-        m: int,
-        Gen: np.ndarray,
-        select: str,
-        params: dict[str, Any],
-        options: dict[str, Any],
-    ) -> GroupedCode:
+    @staticmethod
+    def _check_fixed(n: int, s: int, m: int, Gen: np.ndarray, label: str) -> int:
+        """Check (n, s, m) against a fixed generator; returns its real tolerance."""
         gm, d = Gen.shape
         tol = gens.real_tolerance(Gen)
-        label = params["generator"]
         if gm != m:
             raise InfeasibleParametersError(
                 f"grouped: the {label} generator has dimension {gm}, so m must be {gm}; got m={m}"
@@ -207,7 +235,7 @@ class GroupedCode(GradientCode):
                 f"got n={n} (nearest feasible n: "
                 f"{fmt_values(nearest([d * q for q in range(1, n // d + 3)], n))})"
             )
-        return cls(n, [d] * (n // d), {d: Gen}, select=select, params=params, **options)
+        return tol
 
     @staticmethod
     def _family(name: str, m: int, size: int, rng: np.random.Generator, draws: int) -> np.ndarray:
@@ -378,3 +406,27 @@ class GroupedCode(GradientCode):
             else "structured: least squares per group"
         )
         return A, worst, how
+
+
+INFO = SchemeInfo(
+    cls=GroupedCode,
+    display_name="Grouped linear code (Kadhe et al.)",
+    supports_m=True,
+    exact=True,
+    color="#CC79A7",
+    marker="X",
+    options_help=(
+        "generator=gaussian (default; draws=K keeps the best of K) | vandermonde | "
+        "chebyshev | repetition | parity | hamming | a custom (m x d) matrix from Python; "
+        "select='first' (default) | 'all'; cache_size"
+    ),
+    examples=(
+        Example(12, 2, 2, {"generator": "gaussian"}),
+        Example(12, 2, 2, {"generator": "vandermonde"}),
+        Example(12, 2, 2, {"generator": "chebyshev"}),
+        Example(12, 2, 1, {"generator": "repetition"}),
+        Example(12, 1, 2, {"generator": "parity"}),
+        Example(14, 2, 4, {"generator": "hamming"}),
+        Example(14, 2, 2, {"generator": "gaussian"}),
+    ),
+)

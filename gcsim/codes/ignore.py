@@ -8,6 +8,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options, require_m1, require_s_below_n
 from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 
 
@@ -39,13 +40,23 @@ class IgnoreStragglersCode(GradientCode):
 
     @classmethod
     def build(
-        cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any
+        cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
     ) -> IgnoreStragglersCode:
+        n, s = cls._validate(n, s, m, options)
+        return cls(n, s, **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        _, s = cls._validate(n, s, m, options)
+        return s, 1
+
+    @classmethod
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> tuple[int, int]:
         n, s, m = check_basic(cls.name, n, s, m)
         require_m1(cls.name, m)
         require_s_below_n(cls.name, n, s)
         check_options(cls.name, options, ["cache_size"])
-        return cls(n, s, **options)
+        return n, s
 
     def _decode_rule(self) -> DecodeRule:
         return DecodeRule.count(self.n - self.s)
@@ -61,3 +72,15 @@ class IgnoreStragglersCode(GradientCode):
 
     def _encode(self, blocks: np.ndarray) -> np.ndarray:
         return blocks[:, 0, :].copy()
+
+
+INFO = SchemeInfo(
+    cls=IgnoreStragglersCode,
+    display_name="Ignore stragglers (inexact)",
+    supports_m=False,
+    exact=False,
+    color="#E69F00",
+    marker="s",
+    options_help="cache_size",
+    examples=(Example(12, 2),),
+)

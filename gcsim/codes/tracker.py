@@ -39,7 +39,7 @@ RuleKind = Literal["count", "groups", "general"]
 def _frozen(a: np.ndarray | None, dtype: type) -> np.ndarray | None:
     if a is None:
         return None
-    out = np.array(a, dtype=dtype, copy=True)
+    out: np.ndarray = np.array(a, dtype=dtype, copy=True)
     out.flags.writeable = False
     return out
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options, require_m1
 from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError
 
@@ -32,7 +33,17 @@ class UncodedCode(GradientCode):
         )
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any) -> UncodedCode:
+    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> UncodedCode:
+        n = cls._validate(n, s, m, options)
+        return cls(n, **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        cls._validate(n, s, m, options)
+        return 0, 1
+
+    @classmethod
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> int:
         n, s, m = check_basic(cls.name, n, s, m)
         require_m1(cls.name, m)
         if s != 0:
@@ -41,7 +52,7 @@ class UncodedCode(GradientCode):
                 "(use 'ignore-stragglers' to drop the slowest s, or a gradient code)"
             )
         check_options(cls.name, options, ["cache_size"])
-        return cls(n, **options)
+        return n
 
     def _decode_rule(self) -> DecodeRule:
         return DecodeRule.count(self.n)
@@ -59,3 +70,15 @@ class UncodedCode(GradientCode):
 
     def _encode(self, blocks: np.ndarray) -> np.ndarray:
         return blocks[:, 0, :].copy()
+
+
+INFO = SchemeInfo(
+    cls=UncodedCode,
+    display_name="Uncoded",
+    supports_m=False,
+    exact=True,
+    color="#000000",
+    marker="o",
+    options_help="cache_size",
+    examples=(Example(12, 0),),
+)

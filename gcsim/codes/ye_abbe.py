@@ -13,12 +13,14 @@ exponentially with n-s: expect float64 breakdown around n = 30-40 (measured in
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from gcsim.codes._validate import check_basic, check_options
 from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
@@ -91,6 +93,38 @@ def ye_abbe_coefficients(theta: np.ndarray, s: int, m: int) -> np.ndarray:
     return E
 
 
+def may_overflow(theta: np.ndarray, s: int, m: int) -> bool:
+    """Whether :func:`ye_abbe_coefficients` may overflow float64: ``False`` is a proof
+    (a cheap log-domain bound) that it does not, ``True`` means "compute and look".
+
+    For partition j every intermediate is bounded by the product over its n - d
+    non-holders r of ``1 + T + |theta_r|`` (T = max |theta|): the coefficients of the
+    monic polynomial with those roots, and the values v1 at the holders. Each step of
+    the recursion multiplies the coefficient bound by at most ``1 + e^B`` and adds
+    ``T`` times the value bound. The worst partition is bounded by the n - d largest
+    factors.
+    """
+    n, d = len(theta), s + m
+    big_t = float(np.max(np.abs(theta)))
+    logs = np.sort(np.log1p(big_t + np.abs(theta)))[::-1]
+    b = float(np.sum(logs[: max(n - d, 0)]))
+    log_t = math.log(big_t) if big_t > 0 else -math.inf
+    log_c = log_v = b
+    for _ in range(m - 1):
+        log_v = float(np.logaddexp(log_t + log_v, log_c + b))
+        log_c += float(np.logaddexp(0.0, b))
+    return max(log_c, log_v) > 700.0  # float64 overflows at ~709.78
+
+
+def _overflow_error(n: int, s: int, m: int, points: Any) -> InfeasibleParametersError:
+    label = points if isinstance(points, str) else "custom"
+    return InfeasibleParametersError(
+        f"ye-abbe: the encoding coefficients overflow float64 at n={n}, s={s}, m={m} "
+        f"with points={label!r} (products of n-d = {n - s - m} point differences); "
+        "use points='chebyshev', a smaller n, or the numerically stable 'grouped' code"
+    )
+
+
 class YeAbbeCode(GradientCode):
     """Polynomial communication-efficient gradient code (see module docstring)."""
 
@@ -106,12 +140,7 @@ class YeAbbeCode(GradientCode):
         with np.errstate(over="ignore", invalid="ignore"):
             E = ye_abbe_coefficients(theta, s, m)
         if not np.all(np.isfinite(E)):
-            label = points if isinstance(points, str) else "custom"
-            raise InfeasibleParametersError(
-                f"ye-abbe: the encoding coefficients overflow float64 at n={n}, s={s}, m={m} "
-                f"with points={label!r} (products of n-d = {n - d} point differences); "
-                "use points='chebyshev', a smaller n, or the numerically stable 'grouped' code"
-            )
+            raise _overflow_error(n, s, m, points)
         supports, coefs = [], []
         for w in range(n):
             cols = np.array([(w + t) % n for t in range(d)])
@@ -138,7 +167,24 @@ class YeAbbeCode(GradientCode):
         return self._theta
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int, rng: Any = None, **options: Any) -> YeAbbeCode:
+    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> YeAbbeCode:
+        n, s, m = cls._validate(n, s, m, options)
+        return cls(n, s, m, **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        n, s, m = cls._validate(n, s, m, options)
+        points = options.get("points", "paper")
+        theta = evaluation_points(n, points)
+        if may_overflow(theta, s, m):  # rare (large n): compute the coefficients
+            with np.errstate(over="ignore", invalid="ignore"):
+                E = ye_abbe_coefficients(theta, s, m)
+            if not np.all(np.isfinite(E)):
+                raise _overflow_error(n, s, m, points)
+        return s, s + m
+
+    @classmethod
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> tuple[int, int, int]:
         n, s, m = check_basic(cls.name, n, s, m)
         if s + m > n:
             raise InfeasibleParametersError(
@@ -148,7 +194,7 @@ class YeAbbeCode(GradientCode):
                 else f"ye-abbe needs n >= d = s+m; got n={n}, s={s}, m={m}"
             )
         check_options(cls.name, options, ["cache_size", "points"])
-        return cls(n, s, m, **options)
+        return n, s, m
 
     def _decode_rule(self) -> DecodeRule:
         return DecodeRule.count(self.n - self.s)
@@ -181,3 +227,18 @@ class YeAbbeCode(GradientCode):
         A = np.zeros((self.m, len(R)))
         A[:, :L] = At.T
         return A, cond, "structured: Vandermonde solve"
+
+
+INFO = SchemeInfo(
+    cls=YeAbbeCode,
+    display_name="Polynomial code (Ye & Abbe)",
+    supports_m=True,
+    exact=True,
+    color="#D55E00",
+    marker="P",
+    options_help=(
+        "points='paper' (default) | 'chebyshev' | 'equispaced' | an array of n distinct "
+        "reals; cache_size"
+    ),
+    examples=(Example(12, 2, 2, {"points": "paper"}), Example(12, 2, 2, {"points": "chebyshev"})),
+)
