@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,18 +34,21 @@ def _parse_option(text: str) -> tuple[str, Any]:
 
 
 def cmd_codes(args: argparse.Namespace) -> int:
-    from gcsim.codes import CODES
+    from gcsim.codes.registry import schemes
 
+    infos = schemes()
     print("Gradient codes (use with `gcsim check NAME --n N --s S [--m M]`):\n")
-    width = max(len(n) for n in CODES)
-    for name, cls in CODES.items():
-        print(f"  {name:<{width}}  {cls.summary}")
-        print(f"  {'':<{width}}  constraints: {cls.constraints}")
-    print(
-        "\ngrouped generators: gaussian (default, option draws=K keeps the best of K), "
-        "vandermonde, chebyshev, repetition, parity, hamming, or a custom (m x d) "
-        "matrix from Python"
-    )
+    width = max(len(info.name) for info in infos)
+    pad = " " * (width + 4)
+
+    def para(text: str) -> str:
+        return textwrap.fill(text, 100, initial_indent=pad, subsequent_indent=pad + "  ")
+
+    for info in infos:
+        print(f"  {info.name:<{width}}  {info.summary}")
+        print(para(f"constraints: {info.constraints}"))
+        if info.options_help:
+            print(para(f"options: {info.options_help}"))
     return 0
 
 

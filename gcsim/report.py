@@ -13,9 +13,16 @@ from typing import Any
 import numpy as np
 
 from gcsim.analysis.stability import CheckResult, check_code
-from gcsim.codes import make_code
+from gcsim.codes import make_code, schemes
 
-__all__ = ["DEFAULT_CASES", "ReportCase", "format_table", "run_report", "write_report"]
+__all__ = [
+    "DEFAULT_CASES",
+    "ReportCase",
+    "default_cases",
+    "format_table",
+    "run_report",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -34,24 +41,19 @@ class ReportCase:
         return self.scheme + (f" ({opts})" if opts else "")
 
 
-#: Every scheme at default sizes (n = 12 unless the code's structure needs another n).
-DEFAULT_CASES: tuple[ReportCase, ...] = (
-    ReportCase("uncoded", 12, 0),
-    ReportCase("ignore-stragglers", 12, 2),
-    ReportCase("frc", 12, 2),
-    ReportCase("crc", 12, 2),
-    ReportCase("cyclic-mds", 12, 2),
-    ReportCase("cyclic-mds", 12, 3),
-    ReportCase("ye-abbe", 12, 2, 2, {"points": "paper"}),
-    ReportCase("ye-abbe", 12, 2, 2, {"points": "chebyshev"}),
-    ReportCase("grouped", 12, 2, 2, {"generator": "gaussian"}),
-    ReportCase("grouped", 12, 2, 2, {"generator": "vandermonde"}),
-    ReportCase("grouped", 12, 2, 2, {"generator": "chebyshev"}),
-    ReportCase("grouped", 12, 2, 1, {"generator": "repetition"}),
-    ReportCase("grouped", 12, 1, 2, {"generator": "parity"}),
-    ReportCase("grouped", 14, 2, 4, {"generator": "hamming"}),
-    ReportCase("grouped", 14, 2, 2, {"generator": "gaussian"}),
-)
+def default_cases() -> tuple[ReportCase, ...]:
+    """Every registered scheme's declared examples (``SchemeInfo.examples``), in
+    registry order: each scheme at default sizes (n = 12 unless its structure needs
+    another n), with its main options."""
+    return tuple(
+        ReportCase(info.name, ex.n, ex.s, ex.m, dict(ex.options))
+        for info in schemes()
+        for ex in info.examples
+    )
+
+
+#: The default cases of the schemes registered at import (see :func:`default_cases`).
+DEFAULT_CASES: tuple[ReportCase, ...] = default_cases()
 
 COLUMNS = (
     ("scheme", "scheme"),
@@ -71,16 +73,16 @@ COLUMNS = (
 
 
 def run_report(
-    cases: Sequence[ReportCase] = DEFAULT_CASES,
+    cases: Sequence[ReportCase] | None = None,
     *,
     l: int = 64,
     seed: int = 0,
     max_exhaustive: int = 20_000,
     samples: int = 200,
 ) -> list[tuple[ReportCase, CheckResult]]:
-    """Build each case's code (seeded) and check it."""
+    """Build each case's code (seeded) and check it (default: :func:`default_cases`)."""
     out = []
-    for case in cases:
+    for case in default_cases() if cases is None else cases:
         code = make_code(case.scheme, n=case.n, s=case.s, m=case.m, rng=seed, **case.options)
         res = check_code(code, l=l, seed=seed, max_exhaustive=max_exhaustive, samples=samples)
         out.append((case, res))

@@ -132,7 +132,7 @@ def plot_round_time_cdf(
                 where="post",
                 color=st[scheme].color,
                 linestyle=st[scheme].linestyle,
-                label=scheme,
+                label=st[scheme].legend(scheme),
             )
         if logx and (data["duration"] > 0).all():
             ax.set_xscale("log")

@@ -122,7 +122,7 @@ def plot_decode_time_vs_n(
             g = data[data["scheme"] == scheme].sort_values("n")
             x = g["n"].to_numpy(float)
             y = g["mean"].to_numpy(float) * factor
-            ax.plot(x, y, label=scheme, **st[scheme].line_kwargs())
+            ax.plot(x, y, label=st[scheme].legend(scheme), **st[scheme].line_kwargs())
             if (g["max"] > g["min"]).any():
                 ax.fill_between(
                     x,

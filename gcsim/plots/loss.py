@@ -138,8 +138,9 @@ def plot_loss_vs_time(
             g = data[data["scheme"] == scheme]
             kw: dict[str, Any] = {"color": st[scheme].color, "linestyle": st[scheme].linestyle}
             if len(g) <= 20:
-                kw["marker"] = st[scheme].marker
-            ax.plot(g["time"].to_numpy(float), g["loss"].to_numpy(float), label=scheme, **kw)
+                kw.update(marker=st[scheme].marker, fillstyle=st[scheme].fillstyle)
+            label = st[scheme].legend(scheme)
+            ax.plot(g["time"].to_numpy(float), g["loss"].to_numpy(float), label=label, **kw)
         if logy and (data["loss"] > 0).all():
             ax.set_yscale("log")
         ax.set_xlim(left=0.0)

@@ -158,7 +158,12 @@ def plot_round_time_vs_s(
         for scheme in ordered(data["scheme"], st):
             g = data[data["scheme"] == scheme].sort_values("s")
             x = g["s"].to_numpy(float)
-            ax.plot(x, g["mean"].to_numpy(float), label=scheme, **st[scheme].line_kwargs())
+            ax.plot(
+                x,
+                g["mean"].to_numpy(float),
+                label=st[scheme].legend(scheme),
+                **st[scheme].line_kwargs(),
+            )
             lo, hi = g["ci_low"].to_numpy(float), g["ci_high"].to_numpy(float)
             if np.isfinite(lo).any():
                 ax.fill_between(

@@ -207,8 +207,9 @@ def _draw(plan: FigurePlan, styles: Mapping[str, SchemeStyle]) -> Figure:
             leg = ax.get_legend()
             if leg is not None:
                 leg.remove()
-        bounds = [k for k in handles if k not in styles]  # the bound and the region last
-        order = [k for k in styles if k in handles] + bounds
+        legends = [st.legend(label) for label, st in styles.items()]  # in slot order
+        bounds = [k for k in handles if k not in legends]  # the bound and the region last
+        order = [k for k in legends if k in handles] + bounds
         with style_context():
             add_legend(axs[-1], [handles[k] for k in order], order)
         return fig

@@ -189,10 +189,9 @@ def plot_stability_vs_n(
                     ax.plot(
                         x,
                         y_line,
-                        color=st[scheme].color,
-                        marker=st[scheme].marker,
+                        **st[scheme].marker_kwargs(),
                         linestyle=ls,
-                        label=f"{scheme} ({dtype})",
+                        label=f"{st[scheme].legend(scheme)} ({dtype})",
                     )
                     bad = ~ok_y
                     if bad.any():
@@ -238,7 +237,7 @@ def plot_stability_vs_n(
         shown = [x for x in names if not data.empty and (data["scheme"] == x).any()]
         if shown:
             handles = [
-                Line2D([], [], color=st[x].color, marker=st[x].marker, label=x) for x in shown
+                Line2D([], [], **st[x].marker_kwargs(), label=st[x].legend(x)) for x in shown
             ]
             ax_cond.legend(
                 handles=handles,

@@ -1,15 +1,18 @@
 """House style of every gcsim figure: scheme colours, markers, fonts, legends.
 
-Colours come from the Okabe–Ito palette (safe for the common forms of colour blindness)
-and are deterministic: the registered schemes always get the same slot, in the registry
-order ``uncoded, ignore-stragglers, frc, crc, cyclic-mds, ye-abbe, grouped``. A label
-derived from a registry name (``"grouped-gaussian"``, the scenario's default label for a
-scheme with options) takes its family's slot when no other label of the family has it;
-any other label takes the free slots in sorted order. So within one set of results every
-label has one style in every figure (pass the same ``styles`` to every drawing function,
-as :func:`gcsim.plots.plot_results` does).
-When the eight colours run out, slots repeat a colour with another marker and line
-style, so every (colour, marker) pair stays distinct for the first 64 labels.
+Every registered scheme declares its own colour and marker
+(:class:`gcsim.codes.SchemeInfo`; the built-ins use the Okabe–Ito palette, safe for the
+common forms of colour blindness) and whether it is exact: an inexact scheme is drawn
+with a hollow marker and a dashed line, and its legend label ends in ``" (inexact)"``.
+Registered schemes always get the same slot, in the registry order
+(:func:`gcsim.codes.schemes`). A label derived from a registry name
+(``"grouped-gaussian"``, the scenario's default label for a scheme with options) takes
+its family's slot when no other label of the family has it; any other label takes the
+free slots in sorted order. So within one set of results every label has one style in
+every figure (pass the same ``styles`` to every drawing function, as
+:func:`gcsim.plots.plot_results` does). When the eight colours run out, slots repeat a
+colour with another marker and line style, so every (colour, marker) pair stays distinct
+for the first 64 labels.
 
 Nothing here changes matplotlib's global state: :func:`style_context` is a local
 ``matplotlib.rc_context`` that the drawing functions enter while they create artists.
@@ -26,6 +29,9 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from gcsim.codes.info import SchemeInfo
+from gcsim.codes.registry import schemes
+
 __all__ = [
     "LINESTYLES",
     "MARKERS",
@@ -37,33 +43,34 @@ __all__ = [
     "empty_state",
     "new_axes",
     "registry_family",
+    "registry_order",
     "scheme_styles",
     "style_context",
     "style_for",
 ]
 
-#: The Okabe–Ito palette, in slot order. Yellow is last (weak contrast on white).
+#: The Okabe–Ito palette, in slot order (the built-in schemes declare the first seven
+#: in registry order). Yellow is last (weak contrast on white).
 OKABE_ITO: tuple[str, ...] = (
-    "#000000",  # black          -> uncoded (the baseline)
-    "#E69F00",  # orange         -> ignore-stragglers
-    "#56B4E9",  # sky blue       -> frc
-    "#009E73",  # bluish green   -> crc
-    "#0072B2",  # blue           -> cyclic-mds
-    "#D55E00",  # vermillion     -> ye-abbe
-    "#CC79A7",  # reddish purple -> grouped
-    "#F0E442",  # yellow         -> first further label
+    "#000000",  # black
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#F0E442",  # yellow: the first further label
 )
 
-#: Registry names in their fixed slot order.
-REGISTRY_ORDER: tuple[str, ...] = (
-    "uncoded",
-    "ignore-stragglers",
-    "frc",
-    "crc",
-    "cyclic-mds",
-    "ye-abbe",
-    "grouped",
-)
+
+def registry_order() -> tuple[str, ...]:
+    """Registered scheme names in their fixed slot order (read from the registry now)."""
+    return tuple(info.name for info in schemes())
+
+
+#: Registry names in their fixed slot order, as registered when this module was
+#: imported (:func:`registry_order` also sees schemes registered later).
+REGISTRY_ORDER: tuple[str, ...] = registry_order()
 
 #: Markers, one per colour slot (shifted on each pass round the palette).
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -108,21 +115,44 @@ class SchemeStyle:
         Matplotlib line style (figures that use the line style for something else,
         such as the float64/float32 split, keep colour and marker only).
     slot : int
-        Position in the style cycle (0-6 for the registry names).
+        Position in the style cycle (the registry names take the first slots).
+    inexact : bool
+        The label's scheme only estimates the gradient (the registry says so): a hollow
+        marker and ``" (inexact)"`` in the legend.
     """
 
     color: str
     marker: str
     linestyle: str
     slot: int
+    inexact: bool = False
+
+    @property
+    def fillstyle(self) -> str:
+        """Matplotlib marker fill: ``"none"`` (hollow) for an inexact scheme."""
+        return "none" if self.inexact else "full"
+
+    def legend(self, label: str) -> str:
+        """The legend text of ``label``: with ``" (inexact)"`` for an inexact scheme."""
+        return f"{label} (inexact)" if self.inexact else label
+
+    def marker_kwargs(self) -> dict[str, Any]:
+        """Colour, marker and fill for ``Axes.plot`` (no line style)."""
+        return {"color": self.color, "marker": self.marker, "fillstyle": self.fillstyle}
 
     def line_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``Axes.plot``."""
-        return {"color": self.color, "marker": self.marker, "linestyle": self.linestyle}
+        return {**self.marker_kwargs(), "linestyle": self.linestyle}
+
+
+def _registry_style(info: SchemeInfo, slot: int) -> SchemeStyle:
+    hint = info.style
+    return SchemeStyle(hint.color, hint.marker, hint.linestyle, slot, inexact=hint.inexact)
 
 
 def style_for(slot: int) -> SchemeStyle:
-    """The style of one slot of the cycle (slots wrap after 64)."""
+    """The palette style of one slot of the cycle (slots wrap after 64); labels that
+    are not registry names take these from the slot after the registry's."""
     slot = int(slot) % _SLOTS
     npal = len(OKABE_ITO)
     lap = slot // npal
@@ -149,9 +179,11 @@ def registry_family(label: str, codes: Mapping[str, Any] | None = None) -> str |
     is or starts with, followed by a separator (``"grouped-gaussian"`` -> ``"grouped"``,
     the scenario's default label for a scheme with options).
     """
-    if codes is not None and str(codes.get(label)) in REGISTRY_ORDER:
+    order = registry_order()
+    if codes is not None and str(codes.get(label)) in order:
         return str(codes[label])
-    for name in REGISTRY_ORDER:
+    # the longest matching name wins ("grouped-x" when both "grouped" and "grouped-x" exist)
+    for name in sorted(order, key=len, reverse=True):
         if label == name or (label.startswith(name) and label[len(name)] in _SEPARATORS):
             return name
     return None
@@ -165,25 +197,35 @@ def _complete(
     out = dict(styles)
     used = {st.slot for st in out.values()}
     missing = {str(x) for x in labels if x is not None and x == x} - set(out)  # drops NaN
+    infos = schemes()
+    slot_of = {info.name: slot for slot, info in enumerate(infos)}
 
-    def take(name: str, slot: int) -> None:
-        out[name] = style_for(slot)
-        used.add(slot)
+    def take(name: str, st: SchemeStyle) -> None:
+        out[name] = st
+        used.add(st.slot)
 
-    for slot, name in enumerate(REGISTRY_ORDER):  # 1. registry names: their own slot
-        if name in missing and slot not in used:
-            take(name, slot)
+    for slot, info in enumerate(infos):  # 1. registry names: their own slot and style
+        if info.name in missing and slot not in used:
+            take(info.name, _registry_style(info, slot))
     rest = sorted(missing - set(out), key=_label_key)
+    inexact: set[str] = set()
     for name in list(rest):  # 2. derived labels: their family's slot when still free
         fam = registry_family(name, codes)
-        if fam is not None and REGISTRY_ORDER.index(fam) not in used:
-            take(name, REGISTRY_ORDER.index(fam))
+        if fam is None:
+            continue
+        if not infos[slot_of[fam]].exact:
+            inexact.add(name)
+        if slot_of[fam] not in used:
+            take(name, _registry_style(infos[slot_of[fam]], slot_of[fam]))
             rest.remove(name)
-    slot = len(REGISTRY_ORDER)
+    slot = len(infos)
     for name in rest:  # 3. the others: the free slots after the registry's, in order
         while slot in used and slot < _SLOTS:
             slot += 1
-        take(name, slot)
+        st = style_for(slot)
+        if name in inexact:  # a variant of an inexact scheme is drawn as one
+            st = SchemeStyle(st.color, st.marker, "--", st.slot, inexact=True)
+        take(name, st)
     return dict(sorted(out.items(), key=lambda kv: (kv[1].slot, _label_key(kv[0]))))
 
 

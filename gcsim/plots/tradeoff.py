@@ -126,15 +126,16 @@ def plot_tradeoff_d_vs_m(
         dodge = _dodge(data, names)
         for scheme in names:
             g = data[data["scheme"] == scheme]
-            kw: dict[str, Any] = {"color": st[scheme].color, "marker": st[scheme].marker}
+            kw: dict[str, Any] = st[scheme].marker_kwargs()
+            hollow = st[scheme].inexact  # a hollow marker keeps its coloured edge
             ax.plot(
                 g["m"].to_numpy(float) + dodge[g.index].to_numpy(float),
                 g["d"].to_numpy(float),
                 linestyle="none",
                 markersize=8,
-                label=scheme,
-                markeredgecolor="white",
-                markeredgewidth=0.6,
+                label=st[scheme].legend(scheme),
+                markeredgecolor=st[scheme].color if hollow else "white",
+                markeredgewidth=1.4 if hollow else 0.6,
                 zorder=3,
                 **kw,
             )

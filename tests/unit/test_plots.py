@@ -166,6 +166,66 @@ def test_palette_is_okabe_ito_and_registry_colours_are_distinct():
     assert "#F0E442" not in {x.color.upper() for x in st.values()}  # yellow: weak on white
 
 
+def test_registry_declares_the_styles_and_marks_inexact_schemes():
+    from gcsim.codes import schemes
+
+    st = scheme_styles(REGISTRY_ORDER)
+    for slot, info in enumerate(schemes()):
+        got = st[info.name]
+        assert (got.color, got.marker, got.slot) == (info.color, info.marker, slot)
+        assert got.inexact == (not info.exact)
+    ign = st["ignore-stragglers"]
+    assert ign.inexact and ign.fillstyle == "none" and ign.linestyle == "--"
+    assert ign.legend("ignore-stragglers") == "ignore-stragglers (inexact)"
+    assert not st["frc"].inexact and st["frc"].legend("frc") == "frc"
+    assert st["frc"].line_kwargs()["fillstyle"] == "full"
+    # a variant of an inexact scheme is drawn as inexact, in its family slot or not
+    both = scheme_styles(["ignore-stragglers", "ignore-stragglers-fast"])
+    assert both["ignore-stragglers-fast"].inexact
+    assert both["ignore-stragglers-fast"].color != both["ignore-stragglers"].color
+
+
+def test_inexact_scheme_is_drawn_hollow_and_dashed_with_a_marked_legend(tmp_path):
+    r = make_results(tmp_path, schemes=("frc", "ignore-stragglers"), reps=(0,))
+    ax = plot_round_time_vs_s(round_time_vs_s_data(r))
+    lines = _lines_by_label(ax)
+    assert set(lines) == {"frc", "ignore-stragglers (inexact)"}
+    ign = lines["ignore-stragglers (inexact)"]
+    assert ign.get_fillstyle() == "none" and ign.get_linestyle() == "--"
+    assert lines["frc"].get_fillstyle() == "full" and lines["frc"].get_linestyle() == "-"
+    assert "ignore-stragglers (inexact)" in _legend_texts(ax)
+    axs = plot_stability_vs_n(stability_vs_n_data(r))
+    assert "ignore-stragglers (inexact)" in _legend_texts(axs[1])
+
+
+def test_a_registered_scheme_gets_its_declared_style():
+    from gcsim.codes import FractionalRepetitionCode, SchemeInfo, register_scheme, unregister_scheme
+
+    class Variant(FractionalRepetitionCode):
+        name = "frc-variant-for-plots"
+
+    register_scheme(
+        SchemeInfo(
+            cls=Variant,
+            display_name="FRC variant",
+            supports_m=False,
+            exact=True,
+            color="#123456",
+            marker="h",
+        )
+    )
+    try:
+        st = scheme_styles(["custom", "frc-variant-for-plots"])
+        got = st["frc-variant-for-plots"]
+        assert (got.color, got.marker, got.slot) == ("#123456", "h", len(REGISTRY_ORDER))
+        assert st["custom"].slot == len(REGISTRY_ORDER) + 1  # after every registered one
+    finally:
+        unregister_scheme("frc-variant-for-plots")
+    # unregistered, the label is again a variant of "frc" and takes its slot
+    after = scheme_styles(["frc-variant-for-plots"])["frc-variant-for-plots"]
+    assert after.slot == REGISTRY_ORDER.index("frc")
+
+
 def test_extra_labels_are_stable_and_distinct_when_colours_run_out():
     names = [f"variant-{i}" for i in range(12)] + list(REGISTRY_ORDER)
     a = scheme_styles(names)
