@@ -30,6 +30,7 @@ import pandas as pd
 from gcsim.errors import GcsimError
 from gcsim.scenarios.expand import build_code
 from gcsim.scenarios.store import atomic_write_text, load_results
+from gcsim.spec import RunSpec
 
 __all__ = ["Calibration", "CompareReport", "calibrate", "compare_live", "simulate_like"]
 
@@ -101,7 +102,8 @@ def simulate_like(
     compute_trace = inj_c / loads[None, :] + cal.base_compute_per_partition
     comm_trace = inj_x / frac
     bpv = int(spec["network"]["bytes_per_value"])
-    broadcast = (8 * dimension / cal.dispatch_latency) if cal.dispatch_latency > 0 else math.inf
+    # the model (dimension values) reached the workers within the dispatch latency
+    broadcast = (bpv * dimension / cal.dispatch_latency) if cal.dispatch_latency > 0 else math.inf
     network = Network(latency=cal.upload_latency, broadcast=broadcast, bytes_per_value=bpv)
     costs = CostModel(encode_rate=cal.encode_rate, decode_rate=cal.decode_rate)
     wl = dict(spec["workload"])
@@ -116,10 +118,9 @@ def simulate_like(
         costs=costs,
         policy=spec["policy"],
         decode_rule=spec["decode_rule"],
-        workload=None if wl.get("model") == "none" else wl,
+        workload=wl,
         engine="des",
         failed_workers=failed,
-        dimension=dimension,
     )
 
 
@@ -143,7 +144,7 @@ def compare_live(folder: Path, *, out: Path | None = None) -> CompareReport:
         if info.get("status") != "ok":
             continue
         spec = json.loads((pdir / "spec.json").read_text(encoding="utf-8"))
-        dimension = int(spec["dimension"])
+        dimension = RunSpec.from_point(spec).dimension
         workers = pd.read_csv(pdir / "workers.csv")
         live = pd.read_csv(pdir / "records.csv")
         code = build_code(spec)

@@ -30,6 +30,7 @@ from gcsim.scenarios.expand import Point, build_code, expand
 from gcsim.scenarios.runner import make_figures, prepare_folder, write_summary
 from gcsim.scenarios.store import dumps, point_done
 from gcsim.sim.result import SimResult
+from gcsim.spec import RunSpec
 
 __all__ = ["LiveOutcome", "find_launcher", "run_live", "summarize_live"]
 
@@ -217,11 +218,8 @@ def _run_point(p: Point, launcher: str, live: dict[str, Any], folder: Path) -> t
     points_dir = folder / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{p.point}-", dir=points_dir))
-    wl = p.spec["workload"]
-    dimension = (
-        int(wl.get("dimension", wl.get("features", 1000))) if wl.get("model") != "none" else 1000
-    )
-    spec = dict(p.spec, live=live, dimension=dimension)
+    dimension = RunSpec.from_point(p.spec).dimension  # the real gradient length
+    spec = dict(p.spec, live=live)
     (tmp / "spec.json").write_text(dumps(spec), encoding="utf-8")
     # each rank runs under a tiny shell that records a non-zero exit (e.g. 137 when a
     # worker is killed) before the launcher tears the job down: the earliest such file

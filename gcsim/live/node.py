@@ -31,30 +31,32 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gcsim.live.server import Message, serve
+
+if TYPE_CHECKING:
+    from gcsim.spec import RunSpec
+
 TAG_SETUP, TAG_MODEL, TAG_CANCEL, TAG_STOP, TAG_RESULT, TAG_BYE = 1, 2, 3, 4, 5, 6
+MAX_UNTAKEN = 3  # messages a worker may leave unreceived before it gets no more
 
 
 def _now() -> float:
     return time.monotonic()
 
 
-def _build(spec: dict[str, Any]) -> tuple[Any, Any]:
-    from gcsim.scenarios.expand import build_code
-    from gcsim.workload import make_workload
+def _build(point: dict[str, Any]) -> tuple[Any, Any, RunSpec]:
+    from gcsim.spec import RunSpec
 
-    code = build_code(spec)
-    wl = dict(spec["workload"])
-    workload = None if wl.get("model") == "none" else make_workload(wl)
-    return code, workload
+    spec = RunSpec.from_point(point)
+    return spec.code, spec.make_workload(), spec
 
 
 # ----------------------------------------------------------------------------- worker
@@ -64,7 +66,7 @@ def worker(comm: Any, spec: dict[str, Any]) -> None:
     rank = comm.Get_rank()
     i = rank - 1
     poll = float(spec["live"]["poll_interval"])
-    code, workload = _build(spec)
+    code, workload, _ = _build(spec)
     setup = _wait(comm, TAG_SETUP, poll)
     payloads, dimension = setup["payloads"], int(setup["dimension"])
     support = code.support(i)
@@ -106,10 +108,10 @@ def worker(comm: Any, spec: dict[str, Any]) -> None:
         header = {
             "round": r,
             "worker": i,
-            "recv": t_recv,
+            "start": t_recv,
+            "cend": t_cend,
             "grad": t_grad,
             "encode": t_enc,
-            "compute_end": t_cend,
             "send": _now(),
             "inject_compute": msg["compute"],
             "inject_comm": msg["comm"],
@@ -149,18 +151,110 @@ def _finish(comm: Any, pending: list[Any], poll: float) -> None:
 
 
 # ----------------------------------------------------------------------------- server
-class _Outbox:
-    """Non-blocking sends from the server: a stopped or slow worker that does not receive
-    never blocks the server (eager buffers fill up; a blocking send would then wait)."""
+class MPITransport:
+    """The live server's transport over MPI (rank 0 = server, rank i + 1 = worker i).
 
-    def __init__(self, comm: Any) -> None:
+    Sends never block: a stopped or slow worker that does not receive must not stall the
+    server (eager buffers fill up; a blocking send would then wait), so every send is an
+    ``isend`` whose request is kept until it completes. Every incoming message is drained
+    as soon as it is probed (``Iprobe`` + ``recv``), so a late rendezvous-sized message
+    never blocks its sender for long; waiting polls with a short sleep (2-core machines
+    are oversubscribed). Times are this process's monotonic clock, shifted to the start.
+    """
+
+    def __init__(self, comm: Any, poll: float, shutdown_timeout: float) -> None:
+        from mpi4py import MPI
+
+        self.MPI = MPI
         self.comm = comm
-        self.pending: list[Any] = []
+        self.poll = poll
+        self.shutdown_timeout = shutdown_timeout
+        self.n = comm.Get_size() - 1
+        self.status = MPI.Status()
+        self.pending: list[list[Any]] = [[] for _ in range(self.n)]
+        self.inbox: list[Message] = []
+        self.t_start = _now()
 
-    def send(self, obj: Any, dest: int, tag: int) -> None:
-        self.pending.append(self.comm.isend(obj, dest=dest, tag=tag))
-        if len(self.pending) > 64:
-            self.pending = [p for p in self.pending if not p.Test()]
+    def now(self) -> float:
+        return _now() - self.t_start
+
+    def _send(self, obj: Any, worker: int, tag: int, *, always: bool = False) -> bool:
+        """Send unless the worker has not taken our last ``MAX_UNTAKEN`` messages (a
+        stopped or hung worker): it then gets nothing more until it catches up.
+
+        Sends are synchronous-mode (``issend``): one completes only once the worker has
+        received it. A plain ``isend`` completes locally as soon as MPI has buffered it,
+        so a stopped worker's messages used to pile up in the sender's shared buffers
+        until they were exhausted and the server could reach no worker at all (every
+        round failed with 0 responders after about 32 rounds). A hung worker now holds
+        at most ``MAX_UNTAKEN`` buffers and costs only its own messages.
+        """
+        mine = [p for p in self.pending[worker] if not p.Test()]
+        self.pending[worker] = mine
+        if len(mine) >= MAX_UNTAKEN and not always:
+            return False
+        mine.append(self.comm.issend(obj, dest=worker + 1, tag=tag))
+        return True
+
+    def setup(self, worker: int, payloads: dict[int, Any], dimension: int) -> None:
+        self.comm.send(
+            {"payloads": payloads, "dimension": dimension}, dest=worker + 1, tag=TAG_SETUP
+        )
+
+    def send_work(
+        self, worker: int, r: int, model: np.ndarray | None, compute: float, comm: float
+    ) -> None:
+        self._send(
+            {"round": r, "model": model, "compute": compute, "comm": comm}, worker, TAG_MODEL
+        )
+
+    def cancel(self, worker: int, r: int) -> None:
+        self._send({"round": r}, worker, TAG_CANCEL)
+
+    def _pull(self) -> bool:
+        got = False
+        while self.comm.Iprobe(source=self.MPI.ANY_SOURCE, tag=TAG_RESULT, status=self.status):
+            src = self.status.Get_source()
+            header, coded = self.comm.recv(source=src, tag=TAG_RESULT)
+            t = self.now()
+            for key in ("start", "cend", "send"):
+                header[key] = header[key] - self.t_start
+            self.inbox.append(
+                Message(int(header["worker"]), int(header["round"]), t, coded, header)
+            )
+            got = True
+        return got
+
+    def receive(self, until: float) -> Message | None:
+        while True:
+            if self.inbox or self._pull():
+                return self.inbox.pop(0)
+            if self.now() >= until:
+                return None
+            time.sleep(min(self.poll, max(0.0, until - self.now())))
+
+    def drain(self) -> list[Message]:
+        self._pull()
+        out, self.inbox = self.inbox, []
+        return out
+
+    def elapse(self, modelled: float, wall: float) -> float:
+        return wall  # real work: the time has passed already
+
+    def stop(self) -> list[int]:
+        MPI = self.MPI
+        for i in range(self.n):
+            self._send({"stop": True}, i, TAG_STOP, always=True)
+        byes: set[int] = set()
+        end = _now() + self.shutdown_timeout
+        while len(byes) < self.n and _now() < end:
+            while self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=self.status):
+                src, tag = self.status.Get_source(), self.status.Get_tag()
+                self.comm.recv(source=src, tag=tag)
+                if tag == TAG_BYE:
+                    byes.add(src - 1)
+            time.sleep(self.poll)
+        return sorted(set(range(self.n)) - byes)
 
 
 class _Writer:
@@ -170,247 +264,62 @@ class _Writer:
         self.w.writerow(columns)
         self.fh.flush()
 
-    def row(self, values: list[Any]) -> None:
-        self.w.writerow(values)
+    def rows(self, rows: list[list[Any]]) -> None:
+        self.w.writerows(rows)
         self.fh.flush()
 
     def close(self) -> None:
         self.fh.close()
 
 
-def server(comm: Any, spec: dict[str, Any], out: Path) -> int:
-    from mpi4py import MPI
-
-    from gcsim.delays import make_delay
-    from gcsim.rng import stream
-    from gcsim.sim.result import ROUND_COLUMNS, WORKER_COLUMNS
-
-    n = spec["n"]
-    size = comm.Get_size()
-    poll = float(spec["live"]["poll_interval"])
-    code, workload = _build(spec)
-    rng_data = stream(spec["seed"], "data", spec["replicate"])
-    dimension = workload.dimension if workload is not None else int(spec.get("dimension", 1000))
-    if workload is not None:
-        workload.setup(code.k, rng_data)
-    q = code.message_length(dimension)
-    loads = code.loads.astype(float)
-    compute = make_delay(spec["delays"]["compute"]).sampler(
-        n, stream(spec["seed"], "compute", spec["replicate"]), spec["load_mode"]
-    )
-    comm_s = make_delay(spec["delays"]["comm"]).sampler(
-        n, stream(spec["seed"], "comm", spec["replicate"]), "per-worker"
-    )
-    comm_loads = np.full(n, q / dimension)
-    failed = set(int(x) for x in spec["failed_workers"])
-    tracker = code.tracker() if spec["decode_rule"] == "decodable" and code.exact else None
-    threshold = n - code.s
-    cancel = spec["policy"] == "cancel"
-    timeout = float(spec["live"]["round_timeout"])
-    if spec.get("round_timeout"):
-        timeout = min(timeout, float(spec["round_timeout"]))
-    bpv = int(spec["network"]["bytes_per_value"])
-    # ---- start-up: data placement, once
-    for i in range(n):
-        payloads = {
-            int(j): (workload.payload(int(j)) if workload is not None else None)
-            for j in code.support(i)
-        }
-        comm.send({"payloads": payloads, "dimension": dimension}, dest=i + 1, tag=TAG_SETUP)
-    rounds_w = _Writer(out / "records.csv", [*ROUND_COLUMNS])
-    workers_w = _Writer(out / "workers.csv", [*WORKER_COLUMNS, "grad_s", "encode_s", "send_s"])
-    status = MPI.Status()
-    outbox = _Outbox(comm)
-    history: list[tuple[np.ndarray | None, np.ndarray | None]] = []
-    run_start = _now()
-    busy = np.full(n, -1)
-    rows: list[list[Any]] = []
-    for r in range(spec["rounds"]):
-        C = compute.draw(loads)
-        X = comm_s.draw(comm_loads)
-        C[list(failed)] = math.inf
-        t0 = _now()
-        model = workload.model if workload is not None else None
-        w_before = None if model is None else np.array(model)
-        dispatch = {}
-        for i in range(n):
-            if i in failed or not (math.isfinite(C[i]) and math.isfinite(X[i])):
-                continue  # a permanent failure: this worker gets no work
-            outbox.send(
-                {"round": r, "model": model, "compute": float(C[i]), "comm": float(X[i])},
-                i + 1,
-                TAG_MODEL,
-            )
-            dispatch[i] = _now()
-            busy[i] = r
-        if tracker is not None:
-            tracker.reset()
-        arrived: list[int] = []
-        messages: dict[int, np.ndarray] = {}
-        headers: dict[int, dict[str, Any]] = {}
-        arrival: dict[int, float] = {}
-        stale = 0
-        decoded = False
-        deadline = t0 + timeout
-        while True:
-            got = False
-            while comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
-                src = status.Get_source()
-                header, coded = comm.recv(source=src, tag=TAG_RESULT)
-                got = True
-                if header["round"] != r:
-                    stale += 1
-                    continue
-                i = header["worker"]
-                busy[i] = -1
-                arrived.append(i)
-                messages[i] = coded
-                headers[i] = header
-                arrival[i] = _now()
-                ok = tracker.add(i) if tracker is not None else len(arrived) >= threshold
-                if ok:
-                    decoded = True
-                    break
-            if decoded:
-                break
-            if _now() > deadline or (
-                len(arrived) >= len(dispatch) and not decoded and not got and not _any_result(comm)
-            ):
-                break
-            if not got:
-                time.sleep(poll)
-        t_dec = _now()
-        R = np.array(sorted(arrived), dtype=np.int64)
-        row: dict[str, Any] = {c: math.nan for c in ROUND_COLUMNS}
-        row.update(
-            round=r,
-            start=t0 - run_start,
-            decoded=decoded,
-            decode_at=t_dec - t0,
-            n_responders=len(R),
-            responders=" ".join(map(str, R)),
-            early=bool(decoded and len(R) < n - code.s),
-            bytes_received=len(R) * q * bpv,
-            stale_discarded=stale,
-        )
-        ghat = None
-        if decoded:
-            M = np.stack([messages[int(i)] for i in R])
-            d0 = _now()
-            ghat = code.decode(R, M, dimension, check=False)
-            dec = code.decoder(R)
-            d1 = _now()
-            if workload is not None:
-                workload.update(ghat)
-            t_end = _now()
-            row.update(
-                rows_used=len(dec.rows),
-                cond=dec.cond,
-                l1_amplification=dec.l1_amplification,
-                residual=dec.residual,
-                bytes_used=len(dec.rows) * q * bpv,
-                decode_time=d1 - d0,
-                decode_wall=d1 - d0,
-            )
-        else:
-            t_end = _now()
-            row.update(rows_used=0, bytes_used=0, decode_time=0.0)
-        row.update(end=t_end - run_start, duration=t_end - t0)
-        history.append((w_before, ghat))
-        if cancel:
-            for b in np.flatnonzero(busy == r):
-                outbox.send({"round": r}, int(b) + 1, TAG_CANCEL)
-                busy[b] = -1
-        rows.append([row[c] for c in ROUND_COLUMNS])
-        rounds_w.row(rows[-1])
-        for i in range(n):
-            h = headers.get(i)
-            if h is not None:
-                st = "responder"
-            elif i not in dispatch:
-                st = "never"
-            else:
-                st = "cancelled" if cancel else "unfinished"
-            workers_w.row(
-                [
-                    r,
-                    i,
-                    dispatch.get(i, t0) - run_start,
-                    (h["recv"] - run_start) if h else math.nan,
-                    (h["compute_end"] - run_start) if h else math.nan,
-                    float(C[i]),
-                    float(X[i]),
-                    (arrival[i] - run_start) if i in arrival else math.inf,
-                    st,
-                    h["grad"] if h else math.nan,
-                    h["encode"] if h else math.nan,
-                    (h["send"] - run_start) if h else math.nan,
-                ]
-            )
-        if not decoded:
-            print(
-                f"gcsim live: round {r} not decodable within {timeout:g} s "
-                f"({len(R)} responders: {R.tolist()}); recorded as failed",
-                file=sys.stderr,
-            )
-    rounds_w.close()
-    workers_w.close()
-    # ---- shutdown: stop everyone, drain late messages until every worker said bye
-    for i in range(n):
-        outbox.send({"stop": True}, i + 1, TAG_STOP)
-    byes: set[int] = set()
-    end = _now() + float(spec["live"]["shutdown_timeout"])
-    while len(byes) < n and _now() < end:
-        while comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-            src, tag = status.Get_source(), status.Get_tag()
-            comm.recv(source=src, tag=tag)
-            if tag == TAG_BYE:
-                byes.add(src - 1)
-        time.sleep(poll)
-    silent = sorted(set(range(n)) - byes)
-    if workload is not None and workload.model is not None:
-        np.save(out / "final_model.npy", np.asarray(workload.model))
-    _post_process(out, spec, workload, code, history, rng_data, dimension)
-    (out / "live.json").write_text(
-        json.dumps({"unresponsive_at_shutdown": silent, "size": size}), encoding="utf-8"
-    )
-    return 3 if silent else 0
-
-
-def _any_result(comm: Any) -> bool:
-    return bool(comm.Iprobe(source=-1, tag=TAG_RESULT))  # MPI.ANY_SOURCE == -1 in mpi4py
-
-
-def _post_process(
-    out: Path,
-    spec: dict[str, Any],
-    workload: Any,
-    code: Any,
-    history: list[tuple[np.ndarray | None, np.ndarray | None]],
-    rng_data: Any,
-    dimension: int,
-) -> None:
-    """Relative errors and losses, computed after the timed rounds (not in any round)."""
+def server(comm: Any, point: dict[str, Any], out: Path) -> int:
     import pandas as pd
 
-    rec = pd.read_csv(out / "records.csv")
-    errs, losses = [], []
-    for w, ghat in history:
-        if workload is None or ghat is None:
-            errs.append(math.nan)
-            losses.append(math.nan)
-            continue
-        if w is not None:
-            workload.set_model(w)
-        g = workload.partials().sum(axis=0)
-        norm = float(np.linalg.norm(g)) or 1.0
-        errs.append(float(np.linalg.norm(ghat - g)) / norm)
-        if w is not None:
-            workload.set_model(w - getattr(workload, "lr", 0.0) * ghat)
-        losses.append(workload.loss())
-    rec["rel_error"] = errs
-    rec["loss"] = losses
-    rec.to_csv(out / "records.csv", index=False)
+    from gcsim.sim.result import ROUND_COLUMNS, WORKER_COLUMNS
+
+    _, _, spec = _build(point)
+    live = point["live"]
+    # [live].round_timeout bounds every round of a live run (a hung worker never stalls)
+    limit = float(live["round_timeout"])
+    if spec.round_timeout is None or spec.round_timeout > limit:
+        spec = spec.with_(round_timeout=limit)
+    transport = MPITransport(comm, float(live["poll_interval"]), float(live["shutdown_timeout"]))
+    rounds_w = _Writer(out / "records.csv", [*ROUND_COLUMNS])
+    workers_w = _Writer(out / "workers.csv", [*WORKER_COLUMNS])
+
+    def on_round(rec: dict[str, Any], rows: list[tuple[Any, ...]]) -> None:
+        flat = dict(rec, responders=" ".join(map(str, rec["responders"])))
+        rounds_w.rows([[flat[c] for c in ROUND_COLUMNS]])
+        workers_w.rows([list(row) for row in rows])
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        run = serve(spec, transport, on_round=on_round, log=log)
+    finally:
+        rounds_w.close()
+        workers_w.close()
+    # the decode measurements are filled in after the timed rounds: rewrite atomically
+    rec = pd.DataFrame(run.records)
+    rec["responders"] = [" ".join(map(str, r)) for r in rec["responders"]]
+    _atomic_csv(rec[list(ROUND_COLUMNS)], out / "records.csv")
+    workers = pd.DataFrame(run.worker_rows, columns=list(WORKER_COLUMNS))
+    workers[["grad_s", "encode_s", "send_s"]] = np.asarray(run.extras, dtype=float).reshape(-1, 3)
+    _atomic_csv(workers, out / "workers.csv")
+    if run.final_model is not None:
+        np.save(out / "final_model.npy", run.final_model)
+    (out / "live.json").write_text(
+        json.dumps({"unresponsive_at_shutdown": run.silent, "size": comm.Get_size()}),
+        encoding="utf-8",
+    )
+    return 3 if run.silent else 0
+
+
+def _atomic_csv(df: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

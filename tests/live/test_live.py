@@ -260,3 +260,34 @@ def test_non_preemptive_live_run(tmp_path, policy):
     assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 0
     rec = load_results(out).records
     assert rec["decoded"].all() and len(rec) == 6
+
+
+def test_a_stopped_worker_costs_only_its_own_messages_for_any_number_of_rounds(tmp_path):
+    """Regression: one SIGSTOPped worker used to stall the whole run after ~32 rounds
+    (sends piling up towards it); rounds must go on as long as the rest decode."""
+    one = '[[schemes]]\ncode = "frc"\n'  # groups {0,1}, {2,3}: worker 3 alone is harmless
+    path = scenario(tmp_path, rounds=100, schemes=one, timeout=2.0)
+    out = tmp_path / "res"
+    proc = _launch(path, out)
+    pids = _pids(out)
+    w3 = pids["workers"][3]
+    try:
+        _wait_rows(out, lambda r: len(r) >= 2)
+        os.kill(w3, signal.SIGSTOP)
+        stopped_at = len(_rows(out))
+        _wait_rows(out, lambda r: len(r) >= 100, timeout=120)
+        os.kill(w3, signal.SIGCONT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        try:
+            os.kill(w3, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        if proc.poll() is None:
+            proc.kill()
+    rec = load_results(out).records
+    assert len(rec) == 100, stderr
+    after = rec.iloc[stopped_at + 1 :]
+    assert after["decoded"].all(), after[~after["decoded"]]
+    assert (after["n_responders"] >= 2).all()
+    assert (after["duration"] < 1.0).all()  # never waited for the stopped worker
