@@ -19,6 +19,8 @@ CASES: list[tuple[str, int, int, int, dict[str, Any]]] = [
     ("cyclic-mds", 10, 3, 1, {}),  # n-s odd: real code
     ("cyclic-mds", 10, 2, 1, {}),  # n-s even: complex code, packed
     ("cyclic-mds", 30, 4, 1, {}),  # sampled
+    ("cyclic-mds", 80, 3, 1, {}),  # n > 64: the general rule without early checks, sampled
+    ("crc", 66, 1, 1, {}),  # n > 64: the general rule without early checks
     ("ye-abbe", 8, 2, 2, {}),
     ("ye-abbe", 9, 1, 3, {"points": "chebyshev"}),
     ("ye-abbe", 6, 0, 3, {}),

@@ -1,11 +1,11 @@
 """Contract suite run over every registered scheme (see tests/cases.py).
 
-Decode accuracy tolerance, justified: a backward-stable decode of messages that carry
-encode rounding of relative size ~eps has error <= c * eps * cond(decoder) * scale,
-with c growing with the number of terms summed and ``scale = || sum_j |g_j| ||`` (the
-error of any floating-point sum is relative to the sum of magnitudes, not to the sum
-itself, which may cancel). We allow c = 50 n: generous for the summation growth, yet
-4-10 orders of magnitude below what a wrong decoder produces.
+The contract itself lives in :mod:`gcsim.testing` (exported for authors of new schemes):
+every case runs every check there, one test per (case, check). The tolerance of decodes
+is :func:`gcsim.testing.decode_tolerance` (justified in that module's docstring). The
+hypothesis tests below add randomly drawn sets and orders, and
+``test_broken_codes_are_caught`` keeps the suite able to fail: deliberately broken
+codes must be rejected by the check that guards what they break.
 """
 
 from __future__ import annotations
@@ -19,11 +19,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gcsim import NotDecodableError, list_codes, make_code
-from gcsim.codes import GroupedCode
+from gcsim.codes import (
+    CyclicMDSCode,
+    FractionalRepetitionCode,
+    GradientCode,
+    GroupedCode,
+    IgnoreStragglersCode,
+)
+from gcsim.codes.tracker import DecodeRule
+from gcsim.testing import (
+    CHECKS,
+    check_code,
+    decode_tolerance,
+    parametrize_checks,
+    relative_error,
+)
 from tests.cases import CASES, case_id
 
-EPS64 = np.finfo(np.float64).eps
-EPS32 = np.finfo(np.float32).eps
 EXHAUSTIVE_LIMIT = 20_000
 
 
@@ -32,59 +44,138 @@ def build(case, seed=0):
     return make_code(name, n=n, s=s, m=m, rng=seed, **opts)
 
 
-def tolerance(code, cond, eps=EPS64):
-    return 50 * code.n * eps * max(1.0, cond)
+def _n_sets(case):
+    return sum(math.comb(case[1], t) for t in range(case[2] + 1))
 
 
-def rel_error(ghat, P):
-    """||g_hat - g|| relative to the magnitude scale || sum_j |g_j| ||."""
-    return np.linalg.norm(ghat - P.sum(axis=0)) / np.linalg.norm(np.abs(P).sum(axis=0))
+LARGE = [c for c in CASES if _n_sets(c) > EXHAUSTIVE_LIMIT]
 
 
 def test_every_registered_scheme_has_a_case():
     assert {c[0] for c in CASES} == set(list_codes())
 
 
-def straggler_sets(n, s):
-    total = sum(math.comb(n, t) for t in range(s + 1))
-    assert total <= EXHAUSTIVE_LIMIT
-    for t in range(s + 1):
-        yield from itertools.combinations(range(n), t)
+def test_large_cases_exist():
+    assert LARGE, "the contract suite must also exercise sampled (large) configurations"
 
 
-def check_decode(code, stragglers, P, M, l):
-    R = np.setdiff1d(np.arange(code.n), np.asarray(stragglers, dtype=int))
-    assert code.is_decodable(R), f"{code!r}: stragglers {stragglers} should be tolerated"
-    ghat = code.decode(R, M[R], l)
-    assert ghat.shape == (l,)
-    err = rel_error(ghat, P)
-    if code.exact:
-        dec = code.decoder(R)
-        assert err <= tolerance(code, dec.cond), (stragglers, err, dec.cond)
-        assert dec.residual <= code.residual_tol
-    return err
+def test_a_general_rule_above_its_early_limit_is_exercised():
+    above = [c for c in CASES if build(c).n > build(c).decode_rule.early_up_to]
+    kinds = {(c[0], build(c).decode_rule.kind) for c in above}
+    assert {("crc", "general"), ("cyclic-mds", "general")} <= kinds
 
 
-def _n_sets(case):
-    return sum(math.comb(case[1], t) for t in range(case[2] + 1))
+# ---------------------------------------------------------------------------- the contract
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@parametrize_checks()
+def test_contract(case, check):
+    check(build(case), rng=0, exhaustive_limit=EXHAUSTIVE_LIMIT)
 
 
-SMALL = [c for c in CASES if _n_sets(c) <= EXHAUSTIVE_LIMIT]
-LARGE = [c for c in CASES if _n_sets(c) > EXHAUSTIVE_LIMIT]
+@pytest.mark.parametrize("case", [CASES[0], LARGE[0]], ids=case_id)
+def test_check_code_runs_every_check(case):
+    report = check_code(build(case), rng=1, l=7, orders=3)
+    assert report.checks == tuple(c.name for c in CHECKS)
+    assert report.exhaustive == (case not in LARGE)
+    assert report.straggler_sets > 0 and report.arrival_orders == 3
 
 
-@pytest.mark.parametrize("case", SMALL, ids=case_id)
-def test_decode_exact_for_every_straggler_set(case):
-    code = build(case)
-    rng = np.random.default_rng(1)
-    l = 13  # not a multiple of m: exercises the padding
-    P = rng.standard_normal((code.k, l))
-    M = code.encode(P)
-    assert M.shape == (code.n, code.message_length(l))
-    for stragglers in straggler_sets(code.n, code.s):
-        check_decode(code, stragglers, P, M, l)
+# ---------------------------------------------------------------------------- broken codes
+class WrongCoefficient(CyclicMDSCode):
+    """One coefficient 1% off: the structured decoder no longer inverts the encode."""
+
+    def __init__(self, n: int, s: int) -> None:
+        super().__init__(n, s)
+        coefs = [np.array(self.coefficients(i)) for i in range(n)]
+        coefs[0][0, 0] *= 1.01
+        GradientCode.__init__(
+            self,
+            n=n,
+            k=n,
+            s=s,
+            m=1,
+            supports=[self.support(i) for i in range(n)],
+            coefficients=coefs,
+            exact=True,
+            field=self.field,
+        )
 
 
+class LeakyEncode(FractionalRepetitionCode):
+    """Every message also reads a partition of the next replica group."""
+
+    def _encode(self, blocks):
+        return super()._encode(blocks) + 1e-3 * np.roll(blocks[:, 0, :], -self._r, axis=0)
+
+
+class ShiftedGroups(FractionalRepetitionCode):
+    """Declares its replica groups one worker off."""
+
+    def _decode_rule(self):
+        rule = super()._decode_rule()
+        return DecodeRule.groups(np.roll(rule.group_of, 1), rule.need, rule.threshold)
+
+
+class CountsTooEarly(FractionalRepetitionCode):
+    """Declares a count rule one responder short of n - s."""
+
+    def _decode_rule(self):
+        return DecodeRule.count(self.n - self.s - 1)
+
+
+class Overclaims(FractionalRepetitionCode):
+    """Declares one straggler more than it tolerates."""
+
+    def __init__(self, n: int, s: int) -> None:
+        super().__init__(n, s)
+        self._s = s + 1
+
+
+class NoReason(FractionalRepetitionCode):
+    """Refuses sets without saying why."""
+
+    def _not_decodable_reason(self, R):
+        return ""
+
+
+class ClaimsExact(IgnoreStragglersCode):
+    """An estimate that declares itself exact."""
+
+    def __init__(self, n: int, s: int) -> None:
+        super().__init__(n, s)
+        self._exact = True
+
+
+BROKEN = [
+    (WrongCoefficient, (10, 3), "round_trips"),
+    (LeakyEncode, (12, 2), "encode"),
+    (ShiftedGroups, (12, 2), "tracker"),
+    (CountsTooEarly, (12, 2), "declared_parameters"),
+    (Overclaims, (12, 2), "round_trips"),
+    (NoReason, (12, 2), "not_decodable"),
+    (ClaimsExact, (9, 3), "declared_parameters"),
+    (ClaimsExact, (9, 3), "round_trips"),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "args", "check"), BROKEN, ids=[f"{c.__name__}-{chk}" for c, _, chk in BROKEN]
+)
+def test_broken_codes_are_caught(cls, args, check):
+    code = cls(*args)
+    by_name = {c.name: c for c in CHECKS}
+    with pytest.raises(AssertionError, match=cls.__name__):
+        by_name[check](code)
+    with pytest.raises(AssertionError):
+        check_code(code)
+
+
+def test_correct_parents_of_the_broken_codes_pass():
+    for code in (CyclicMDSCode(10, 3), FractionalRepetitionCode(12, 2)):
+        check_code(code, orders=5)
+
+
+# ---------------------------------------------------------------------------- hypothesis
 @pytest.mark.parametrize("case", LARGE, ids=case_id)
 @given(data=st.data())
 def test_decode_sampled_large(case, data):
@@ -92,48 +183,15 @@ def test_decode_sampled_large(case, data):
     stragglers = data.draw(
         st.lists(st.integers(0, code.n - 1), max_size=code.s, unique=True), label="stragglers"
     )
-    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     l = data.draw(st.integers(1, 40), label="l")
     P = rng.standard_normal((code.k, l))
-    check_decode(code, stragglers, P, code.encode(P), l)
-
-
-def test_large_cases_exist():
-    assert LARGE, "the contract suite must also exercise sampled (large) configurations"
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_encode_reads_only_held_partitions(case):
-    code = build(case)
-    rng = np.random.default_rng(2)
-    l = 9
-    P = rng.standard_normal((code.k, l))
-    clean = code.encode(P)
-    for i in range(code.n):
-        poisoned = P.copy()
-        poisoned[~code.assignment[i]] = np.nan
-        row = code.encode_worker(i, poisoned)
-        assert np.all(np.isfinite(row)), f"worker {i} read a partition it does not hold"
-        np.testing.assert_allclose(row, clean[i], rtol=1e-12, atol=1e-12)
-        full = code.encode(poisoned)
-        assert np.all(np.isfinite(full[i]))
-        own = code.encode_worker(i, P[code.support(i)])
-        np.testing.assert_allclose(own, clean[i], rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_assignment_matches_coefficients(case):
-    code = build(case)
-    B = code.B
-    assert B.shape == (code.n, code.k * code.m)
-    support = np.abs(B).reshape(code.n, code.k, code.m).sum(axis=2) > 0
-    # B is zero outside the assignment, and the assignment has load d
-    assert not np.any(support & ~code.assignment)
-    assert code.assignment.sum(axis=1).max() == code.d
-    assert not code.assignment.flags.writeable
-    for i in range(code.n):
-        assert list(code.support(i)) == list(np.flatnonzero(code.assignment[i]))
+    R = np.setdiff1d(np.arange(code.n), np.asarray(stragglers, dtype=int))
+    assert code.is_decodable(R), f"{code!r}: stragglers {stragglers} should be tolerated"
+    ghat = code.decode(R, code.encode(P)[R], l)
+    dec = code.decoder(R)
+    assert relative_error(ghat, P) <= decode_tolerance(code, dec.cond)
+    assert dec.residual <= code.residual_tol
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -152,9 +210,7 @@ def test_is_decodable_monotone_and_agrees_with_decode(case, data):
     if decodable:
         ghat = code.decode(R, M[R], l)
         if code.exact:
-            dec = code.decoder(R)
-            err = rel_error(ghat, P)
-            assert err <= tolerance(code, dec.cond)
+            assert relative_error(ghat, P) <= decode_tolerance(code, code.decoder(R).cond)
     else:
         with pytest.raises(NotDecodableError):
             code.decode(R, M[R], l)
@@ -163,50 +219,32 @@ def test_is_decodable_monotone_and_agrees_with_decode(case, data):
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_float32_messages(case):
+@given(data=st.data())
+def test_tracker_agrees_with_is_decodable_on_every_prefix(case, data):
     code = build(case)
-    rng = np.random.default_rng(3)
-    l = 21
-    P = rng.standard_normal((code.k, l))
-    M32 = code.encode(P.astype(np.float32))
-    assert M32.dtype == np.float32
-    R = np.arange(code.s, code.n)
-    g32 = code.decode(R, M32[R], l)
-    assert g32.dtype == np.float32
-    if code.exact:
-        err = rel_error(g32, P)
-        assert err <= tolerance(code, code.decoder(R).cond, EPS32)
+    rule = code.decode_rule
+    order = data.draw(st.permutations(range(code.n)), label="arrival order")
+    tracker = code.tracker()
+    # a general rule above its early limit declares itself the count rule at n - s
+    counting = rule.kind == "general" and code.n > rule.early_up_to
+    if counting:
+        assert not rule.early_checks and rule.threshold == code.n - code.s
+        assert "count rule" in rule.describe()
+    for t, worker in enumerate(order):
+        now = tracker.add(worker)
+        prefix = order[: t + 1]
+        if counting:
+            assert now == (t + 1 >= code.n - code.s), (prefix, now)
+            if now:
+                assert code.is_decodable(prefix), "any n - s responders decode"
+        else:
+            assert now == code.is_decodable(prefix), (prefix, now)
+    assert tracker.decodable  # every worker in: always decodable
+    tracker.reset()
+    assert not tracker.decodable and tracker.responders == []
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_responder_order_does_not_matter(case):
-    code = build(case)
-    rng = np.random.default_rng(4)
-    l = 5
-    P = rng.standard_normal((code.k, l))
-    M = code.encode(P)
-    R = np.arange(code.s, code.n)
-    perm = rng.permutation(R)
-    np.testing.assert_allclose(
-        code.decode(perm, M[perm], l), code.decode(R, M[R], l), rtol=1e-12, atol=1e-12
-    )
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_generic_decoder_agrees_with_structured(case):
-    code = build(case)
-    rng = np.random.default_rng(5)
-    l = 6
-    P = rng.standard_normal((code.k, l))
-    M = code.encode(P)
-    R = np.sort(rng.choice(code.n, code.n - code.s, replace=False))
-    a = code.decode(R, M[R], l)
-    b = code.decode(R, M[R], l, method="generic", check=code.exact)
-    if code.exact:
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
-    assert code.decoder(R, method="generic").method.startswith("generic")
-
-
+# ---------------------------------------------------------------------------- structure
 def d_of_mds(case):
     _, _, s, m, _ = case
     return s + m
@@ -246,17 +284,3 @@ def test_grouped_repetition_equals_frc():
             R = np.setdiff1d(np.arange(n), stragglers)
             np.testing.assert_array_equal(frc.decode(R, M[R], l), rep.decode(R, M[R], l))
             np.testing.assert_array_equal(frc.decoder(R).matrix, rep.decoder(R).matrix)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-@given(data=st.data())
-def test_tracker_agrees_with_is_decodable_on_every_prefix(case, data):
-    code = build(case)
-    order = data.draw(st.permutations(range(code.n)), label="arrival order")
-    tracker = code.tracker()
-    for t, worker in enumerate(order):
-        now = tracker.add(worker)
-        if code.n <= 64:
-            assert now == code.is_decodable(order[: t + 1]), (order[: t + 1], now)
-    tracker.reset()
-    assert not tracker.decodable and tracker.responders == []

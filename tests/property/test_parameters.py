@@ -4,10 +4,12 @@ configuration, a random straggler set of size s decodes to the exact sum."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gcsim import InfeasibleParametersError, make_code
+from gcsim.codes import scheme_info, schemes
 
 EPS = np.finfo(np.float64).eps
 
@@ -47,16 +49,60 @@ def test_grouped_mds_any_n(n, s, m, seed, l, generator):
     roundtrip(code, np.random.default_rng(seed), l)
 
 
-@given(n=st.integers(1, 30), s=st.integers(0, 10), seed=seeds, l=lengths)
-def test_grouped_rejects_infeasible(n, s, seed, l):
-    m = 2
+@given(n=st.integers(1, 30), s=st.integers(0, 10), m=st.integers(1, 4), seed=seeds, l=lengths)
+def test_grouped_feasibility_is_exactly_what_build_accepts(n, s, m, seed, l):
+    """Infeasible (n, s, m) raise a clear error from build, effective and feasible alike;
+    feasible ones build with the effective (s, d) and round-trip at length l."""
+    info = scheme_info("grouped")
     if s + m > n:
-        try:
+        with pytest.raises(InfeasibleParametersError) as built:
             make_code("grouped", n=n, s=s, m=m, rng=seed)
-        except InfeasibleParametersError as exc:
-            assert f"n={n}" in str(exc) and f"s={s}" in str(exc)
-        else:
-            raise AssertionError("expected InfeasibleParametersError")
+        msg = str(built.value)
+        assert f"n={n}" in msg and f"s={s}" in msg and f"m={m}" in msg
+        with pytest.raises(InfeasibleParametersError) as eff:
+            info.effective(n, s, m)
+        assert str(eff.value) == msg
+        assert not info.feasible(n, s, m)
+        return
+    code = make_code("grouped", n=n, s=s, m=m, rng=seed)
+    assert info.feasible(n, s, m)
+    assert info.effective(n, s, m) == (code.s, code.d)
+    assert code.s >= s and code.m == m
+    roundtrip(code, np.random.default_rng(seed), l)
+
+
+OPTIONS = {
+    "grouped": [{}, {"generator": "repetition"}, {"generator": "parity"}, {"generator": "hamming"}],
+    "ye-abbe": [{}, {"points": "chebyshev"}],
+    "cyclic-mds": [{}, {"field": "real"}],
+}
+
+
+@given(
+    data=st.data(),
+    n=st.integers(1, 24),
+    s=st.integers(0, 8),
+    m=st.integers(1, 5),
+    seed=seeds,
+    l=lengths,
+)
+def test_effective_parameters_match_the_built_code_for_every_scheme(data, n, s, m, seed, l):
+    """SchemeInfo.effective answers (without building) what build gives, error included."""
+    info = data.draw(st.sampled_from(schemes()), label="scheme")
+    opts = data.draw(st.sampled_from(OPTIONS.get(info.name, [{}])), label="options")
+    try:
+        code = info.build(n=n, s=s, m=m, rng=seed, **opts)
+    except InfeasibleParametersError as exc:
+        with pytest.raises(InfeasibleParametersError) as eff:
+            info.effective(n, s, m, **opts)
+        assert str(eff.value) == str(exc)
+        assert not info.feasible(n, s, m, **opts)
+        return
+    assert info.effective(n, s, m, **opts) == (code.s, code.d)
+    assert info.feasible(n, s, m, **opts)
+    assert code.exact == info.exact and (code.m == 1 or info.supports_m)
+    if code.exact and n <= 14:  # above, Ye-Abbe's Vandermonde decode fails (by design)
+        roundtrip(code, np.random.default_rng(seed), l)
 
 
 @given(q=st.integers(1, 10), s=st.integers(0, 6), seed=seeds, l=lengths)
