@@ -1,12 +1,16 @@
 """gcsim: gradient coding for straggler mitigation, simulated and live.
 
 The public API is what ``__all__`` lists; everything else is internal.
+
+Importing ``gcsim`` is cheap: the public names are loaded on first use (PEP 562), so
+``import gcsim.codes`` or ``gcsim --help`` never pay for pandas, SimPy or scipy.stats.
 """
 
 from __future__ import annotations
 
-from gcsim.codes import Decoder, GradientCode, list_codes, make_code
-from gcsim.delays import DelayModel, list_delays, make_delay
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from gcsim.errors import (
     DecodeResidualError,
     GcsimError,
@@ -15,9 +19,13 @@ from gcsim.errors import (
     NotDecodableError,
     UnknownSchemeError,
 )
-from gcsim.scenarios.store import Results, load_results
-from gcsim.sim import CostModel, Network, SimResult, simulate
-from gcsim.workload import LogisticRegression, RandomVectors, Workload
+
+if TYPE_CHECKING:
+    from gcsim.codes import Decoder, GradientCode, list_codes, make_code
+    from gcsim.delays import DelayModel, list_delays, make_delay
+    from gcsim.scenarios.store import Results, load_results
+    from gcsim.sim import CostModel, Network, SimResult, simulate
+    from gcsim.workload import LogisticRegression, RandomVectors, Workload
 
 __version__ = "0.1.0"
 
@@ -46,3 +54,43 @@ __all__ = [
     "make_delay",
     "simulate",
 ]
+
+#: Public name -> the module that defines it (imported on first access).
+_LAZY: dict[str, str] = {
+    "Decoder": "gcsim.codes",
+    "GradientCode": "gcsim.codes",
+    "list_codes": "gcsim.codes",
+    "make_code": "gcsim.codes",
+    "DelayModel": "gcsim.delays",
+    "list_delays": "gcsim.delays",
+    "make_delay": "gcsim.delays",
+    "Results": "gcsim.scenarios.store",
+    "load_results": "gcsim.scenarios.store",
+    "CostModel": "gcsim.sim",
+    "Network": "gcsim.sim",
+    "SimResult": "gcsim.sim",
+    "simulate": "gcsim.sim",
+    "LogisticRegression": "gcsim.workload",
+    "RandomVectors": "gcsim.workload",
+    "Workload": "gcsim.workload",
+}
+
+#: Subpackages reachable as attributes (``gcsim.sim.simulate``) without an explicit
+#: import, as when the package imported them eagerly.
+_SUBMODULES = frozenset(
+    {"analysis", "codes", "delays", "rng", "scenarios", "sim", "testing", "workload"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later accesses skip this hook
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
