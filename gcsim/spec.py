@@ -28,7 +28,7 @@ from gcsim.sim.network import CostModel, Network
 from gcsim.workload import make_workload
 from gcsim.workload.base import Workload
 
-__all__ = ["ENGINES", "CodeRecipe", "RunSpec", "fast_path_applies"]
+__all__ = ["ENGINES", "CodeRecipe", "RunSpec", "fast_path_applies", "resolve_workload"]
 
 ENGINES = ("auto", "des", "fast")
 DEFAULT_DIMENSION = 1000
@@ -179,7 +179,7 @@ class RunSpec:
         compute = make_delay(delays)
         comm_cfg = comm_delays if comm_delays is not None else {"model": "constant", "value": 0.0}
         comm = make_delay(comm_cfg)
-        wl_cfg, dim = _workload(workload, dimension)
+        wl_cfg, dim = resolve_workload(workload, dimension)
         return cls(
             code=code,
             compute=compute,
@@ -333,7 +333,9 @@ def fast_path_applies(
     return True, ""
 
 
-def _workload(workload: Any, dimension: Any) -> tuple[Mapping[str, Any] | Workload | None, int]:
+def resolve_workload(
+    workload: Any, dimension: Any
+) -> tuple[Mapping[str, Any] | Workload | None, int]:
     """Validated workload recipe and the real gradient dimension it implies."""
     if isinstance(workload, str):
         workload = {"model": workload}

@@ -1,5 +1,5 @@
-"""Live-cluster backend on MPI (mpi4py): the simulator's protocol on real processes."""
+"""The live backend: the simulator's round protocol on real MPI processes."""
 
-from gcsim.live.launcher import LiveOutcome, find_launcher, run_live
+from gcsim.live.launcher import find_launcher, live_executor, run_live
 
-__all__ = ["LiveOutcome", "find_launcher", "run_live"]
+__all__ = ["find_launcher", "live_executor", "run_live"]

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
-from gcsim.scenarios.expand import build_code
 from gcsim.scenarios.store import atomic_write_text, load_results
 from gcsim.spec import RunSpec
 
@@ -87,7 +86,7 @@ def simulate_like(
     """Re-simulate a live point with its injected draws and the calibrated costs."""
     from gcsim.sim import CostModel, Network, simulate
 
-    code = build_code(spec)
+    code = RunSpec.from_point(spec).code
     n = code.n
     rounds = int(spec["rounds"])
     loads = code.loads.astype(float)
@@ -144,10 +143,10 @@ def compare_live(folder: Path, *, out: Path | None = None) -> CompareReport:
         if info.get("status") != "ok":
             continue
         spec = json.loads((pdir / "spec.json").read_text(encoding="utf-8"))
-        dimension = RunSpec.from_point(spec).dimension
+        run_spec = RunSpec.from_point(spec)
+        dimension, code = run_spec.dimension, run_spec.code
         workers = pd.read_csv(pdir / "workers.csv")
         live = pd.read_csv(pdir / "records.csv")
-        code = build_code(spec)
         cal = calibrate(workers, live, code, dimension)
         sim = simulate_like(spec, workers, cal, dimension).records
         lv = live[live["decoded"]]["duration"].to_numpy()

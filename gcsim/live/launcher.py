@@ -11,14 +11,13 @@ measured traces ``compute_trace.csv`` / ``comm_trace.csv`` that the simulator's
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +25,12 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
-from gcsim.scenarios.expand import Point, build_code, expand
-from gcsim.scenarios.runner import make_figures, prepare_folder, write_summary
-from gcsim.scenarios.store import dumps, point_done
-from gcsim.sim.result import SimResult
+from gcsim.scenarios.expand import Point
+from gcsim.scenarios.runner import SweepOutcome, run_sweep, summarize
+from gcsim.scenarios.store import dumps
 from gcsim.spec import RunSpec
 
-__all__ = ["LiveOutcome", "find_launcher", "run_live", "summarize_live"]
-
-
-@dataclass
-class LiveOutcome:
-    folder: Path
-    points: list[Point]
-    ran: int = 0
-    skipped: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    infeasible: list[tuple[str, str]] = field(default_factory=list)
+__all__ = ["find_launcher", "live_executor", "run_live"]
 
 
 def find_launcher(name: str) -> str:
@@ -104,39 +92,14 @@ def _first_exit(tmp: Path, pids: dict[str, Any] | None) -> str | None:
     return None
 
 
-def summarize_live(
-    records: pd.DataFrame, point: Point, dimension: int, wall: float
-) -> dict[str, Any]:
-    """The per-point summary of a live run, in the sweep's format."""
-    spec = point.spec
-    code = build_code(spec)
-    res = SimResult(records=records, engine="live", config={})
-    summ: dict[str, Any] = dict(res.summary())
-    ok = records[records["decoded"]]
-    d = ok["duration"].to_numpy()
-    summ.update(
-        s=code.s,
-        d=code.d,
-        m=code.m,
-        n=code.n,
-        sem_round_time=float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan,
-        message_fraction=code.message_length(dimension) / dimension,
-        mean_decode_wall=float(ok["decode_wall"].mean()) if len(ok) else math.nan,
-        wall_s=wall,
-        engine="live",
-    )
-    return summ
-
-
-def _traces(tmp: Path, point: Point, dimension: int) -> None:
+def _traces(tmp: Path, spec: RunSpec) -> None:
     """Measured compute / communication times per unit load, round x worker (CSV)."""
     w = pd.read_csv(tmp / "workers.csv")
     if w.empty:
         return
-    spec = point.spec
-    code = build_code(spec)
+    code = spec.code
     loads = code.loads.astype(float)
-    frac = code.message_length(dimension) / dimension
+    frac = spec.message_length / spec.dimension
     resp = w[w["status"] == "responder"]
     base_c = (
         float(np.median(resp["compute_end"] - resp["compute_start"] - resp["injected_compute"]))
@@ -171,54 +134,39 @@ def run_live(
     progress: bool = True,
     plots: bool | None = None,
     restart: bool = False,
-) -> LiveOutcome:
-    """Run every feasible point of a scenario live (see module docstring).
+) -> SweepOutcome:
+    """Run every feasible point of a scenario live: the sweep runner with the ``live``
+    executor (same folder layout, resume, retry of failed points, summary, figures)."""
+    return run_sweep(
+        resolved,
+        text,
+        folder=folder,
+        executor="live",
+        progress=progress,
+        plots=plots,
+        restart=restart,
+    )
 
-    Finished points are kept; points that failed in an earlier run are run again (the
-    old folder is kept as ``ID.failed-TIMESTAMP``: nothing recorded is lost)."""
-    live = resolved["live"]
+
+def live_executor(live: dict[str, Any]) -> Callable[[Point, Path], tuple[str, str, str]]:
+    """The sweep runner's ``live`` executor: runs one point as one MPI job and writes its
+    folder (atomically, like a simulated point). Finds the launcher first."""
     launcher = find_launcher(live["mpiexec"])
-    points = expand(resolved)
-    prepare_folder(resolved, text, points, folder, restart=restart)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for p in points:
-        info_path = folder / "points" / p.point / "point.json"
-        if info_path.is_file():
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-            if info.get("status") != "ok":
-                info_path.parent.rename(info_path.parent.with_name(f"{p.point}.failed-{stamp}"))
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["backend"] = "live"
-    (folder / "manifest.json").write_text(dumps(manifest), encoding="utf-8")
-    out = LiveOutcome(folder=folder, points=points)
-    out.infeasible = [(p.point, p.error) for p in points if p.status == "infeasible"]
-    todo = [p for p in points if p.status != "infeasible" and not point_done(folder, p.point)]
-    out.skipped = sum(1 for p in points if p.status != "infeasible") - len(todo)
-    for k, p in enumerate(todo):
-        if progress:
-            print(
-                f"gcsim live: point {k + 1}/{len(todo)}: {p.point} (n={p.n}, "
-                f"{p.n + 1} MPI processes)",
-                file=sys.stderr,
-                flush=True,
-            )
+
+    def execute(p: Point, folder: Path) -> tuple[str, str, str]:
         status, err = _run_point(p, launcher, live, folder)
-        out.ran += 1
         if status != "ok":
-            out.failed.append((p.point, err))
             print(f"gcsim live: point {p.point} failed: {err}", file=sys.stderr)
-    write_summary(folder)
-    want = resolved["output"]["plots"] if plots is None else plots
-    if want:
-        make_figures(folder, resolved["output"]["plot_formats"])
-    return out
+        return p.point, status, err
+
+    return execute
 
 
 def _run_point(p: Point, launcher: str, live: dict[str, Any], folder: Path) -> tuple[str, str]:
     points_dir = folder / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{p.point}-", dir=points_dir))
-    dimension = RunSpec.from_point(p.spec).dimension  # the real gradient length
+    run_spec = RunSpec.from_point(p.spec)
     spec = dict(p.spec, live=live)
     (tmp / "spec.json").write_text(dumps(spec), encoding="utf-8")
     # each rank runs under a tiny shell that records a non-zero exit (e.g. 137 when a
@@ -286,9 +234,9 @@ def _run_point(p: Point, launcher: str, live: dict[str, Any], folder: Path) -> t
         info.update(status="failed", error=err, stderr=stderr[-20000:])
     summary: dict[str, Any] = {}
     if records is not None and len(records):
-        summary = summarize_live(records, p, dimension, wall)
+        summary = summarize(records, run_spec, wall=wall, engine="live")
         if finished:
-            _traces(tmp, p, dimension)
+            _traces(tmp, run_spec)
     (tmp / "summary.json").write_text(dumps(summary), encoding="utf-8")
     (tmp / "point.json").write_text(dumps(info), encoding="utf-8")
     final = points_dir / p.point

@@ -15,19 +15,19 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from gcsim.codes import CODES, make_code
+from gcsim.codes import CODES, make_code, scheme_info
 from gcsim.delays import make_delay
 from gcsim.errors import GcsimError, InfeasibleParametersError
 from gcsim.rng import stream
 from gcsim.scenarios.schema import SCHEMA, ScenarioError, check_value
+from gcsim.spec import resolve_workload
 from gcsim.workload import make_workload
 
-__all__ = ["Point", "build_code", "expand", "factor_keys"]
+__all__ = ["Point", "expand", "factor_keys"]
 
-HAS_M = ("ye-abbe", "grouped")
 FREE_FORM = ("delays.compute", "delays.comm", "workload")
 NOT_SWEEPABLE = ("output", "live", "scenario.name", "scenario.description", "scenario.replicates")
 
@@ -49,7 +49,6 @@ class Point:
     spec: dict[str, Any]
     status: str = "pending"
     error: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,19 +66,6 @@ class Point:
             "error": self.error,
             "spec": self.spec,
         }
-
-
-def build_code(spec: dict[str, Any]) -> Any:
-    """The gradient code of a point's spec, from its own seed stream (the same code in
-    the sweep runner, the live server and workers, and the comparison)."""
-    return make_code(
-        spec["code"],
-        n=spec["n"],
-        s=spec["s"],
-        m=spec["m"],
-        rng=stream(spec["seed"], "code", spec["replicate"]),
-        **spec["options"],
-    )
 
 
 def factor_keys(resolved: dict[str, Any]) -> list[str]:
@@ -218,6 +204,7 @@ def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
                 "or on_exhausted = 'wrap'"
             )
     try:
+        resolve_workload(sc["workload"], None)  # e.g. 'none' takes only a dimension
         wl = make_workload(sc["workload"])
         if wl is not None:
             wl.check(n)
@@ -267,15 +254,13 @@ def _scheme_points(
         )
     n = sc["cluster"]["n"]
     s = sch["s"] if sch["s"] >= 0 else (0 if name == "uncoded" else sc["code"]["s"])
-    m = sch["m"] if sch["m"] >= 0 else (sc["code"]["m"] if name in HAS_M else 1)
+    m = sch["m"] if sch["m"] >= 0 else (sc["code"]["m"] if scheme_info(name).supports_m else 1)
     seed = sc["scenario"]["seed"]
     wl = dict(sc["workload"])
     dtype = str(wl.get("dtype", "float64"))
     status, error = "pending", ""
-    extra: dict[str, Any] = {}
     try:
-        code = make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
-        extra = {"s": code.s, "d": code.d}
+        make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
     except InfeasibleParametersError as exc:
         status, error = "infeasible", str(exc)
     except GcsimError as exc:
@@ -323,7 +308,6 @@ def _scheme_points(
                 spec=spec,
                 status=status,
                 error=error,
-                extra=extra,
             )
         )
     return out

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
-from gcsim.scenarios.expand import Point, build_code, expand, factor_keys
+from gcsim.scenarios.expand import Point, expand, factor_keys
 from gcsim.scenarios.store import (
     atomic_write_text,
     dumps,
@@ -34,7 +34,8 @@ from gcsim.scenarios.store import (
     point_done,
     write_point,
 )
-from gcsim.sim import CostModel, Network, simulate
+from gcsim.sim import SimResult, run
+from gcsim.spec import RunSpec
 
 __all__ = ["SweepOutcome", "prepare_folder", "run_point", "run_sweep"]
 
@@ -56,45 +57,34 @@ def _versions() -> dict[str, str]:
     }
 
 
-def run_point(spec: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Simulate one point; return (summary row, per-round records)."""
-    t0 = time.perf_counter()
-    code = build_code(spec)
-    wl = dict(spec["workload"])
-    workload = None if wl.get("model") == "none" else wl
-    res = simulate(
-        code,
-        delays=spec["delays"]["compute"],
-        comm_delays=spec["delays"]["comm"],
-        iterations=spec["rounds"],
-        seed=spec["seed"],
-        replicate=spec["replicate"],
-        network=Network(**spec["network"]),
-        costs=CostModel(**spec["costs"]),
-        policy=spec["policy"],
-        decode_rule=spec["decode_rule"],
-        workload=workload,
-        load_mode=spec["load_mode"],
-        round_timeout=spec["round_timeout"],
-        engine=spec["engine"],
-        failed_workers=spec["failed_workers"],
-    )
-    summ: dict[str, Any] = dict(res.summary())
-    rec = res.records
-    ok = rec[rec["decoded"]]
-    d = ok["duration"].to_numpy()
+def summarize(records: pd.DataFrame, spec: RunSpec, *, wall: float, engine: str) -> dict[str, Any]:
+    """The per-point summary row of a run (simulated or live): round-time statistics,
+    the code's effective s, d, m and the message fraction."""
+    code = spec.code
+    summ: dict[str, Any] = dict(SimResult(records=records, engine=engine, config={}).summary())
+    ok = records[records["decoded"].astype(bool)]
+    d = ok["duration"].to_numpy(dtype=float)
     summ.update(
         s=code.s,
         d=code.d,
         m=code.m,
         n=code.n,
         sem_round_time=float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan,
-        message_fraction=code.message_length(res.config["dimension"]) / res.config["dimension"],
+        message_fraction=spec.message_length / spec.dimension,
         mean_decode_wall=float(ok["decode_wall"].mean()) if len(ok) else math.nan,
-        wall_s=time.perf_counter() - t0,
-        engine=res.engine,
+        wall_s=wall,
+        engine=engine,
     )
-    out = rec.copy()
+    return summ
+
+
+def run_point(point: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Simulate one point (its ``spec`` table); return (summary row, per-round records)."""
+    t0 = time.perf_counter()
+    spec = RunSpec.from_point(point)
+    res = run(spec)
+    summ = summarize(res.records, spec, wall=time.perf_counter() - t0, engine=res.engine)
+    out = res.records.copy()
     out["responders"] = [" ".join(map(str, r)) if r is not None else "" for r in out["responders"]]
     return summ, out
 
@@ -197,6 +187,9 @@ def _make_executor(kind: str, jobs: int) -> Executor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("forkserver"))
 
 
+EXECUTORS = ("local", "mpi", "live")
+
+
 def run_sweep(
     resolved: dict[str, Any],
     text: str,
@@ -209,9 +202,27 @@ def run_sweep(
     restart: bool = False,
     on_point: Callable[[str, str], None] | None = None,
 ) -> SweepOutcome:
-    """Run every missing point of a scenario, then write the summary and the figures."""
+    """Run every missing point of a scenario, then write the summary and the figures.
+
+    ``executor``: ``local`` (a process pool of ``jobs``), ``mpi`` (an mpi4py pool) or
+    ``live`` (each point one MPI job of n + 1 processes, one after the other; see
+    :mod:`gcsim.live`). Finished points are kept; points that failed in an earlier run
+    are run again, the old folder kept as ``ID.failed-TIMESTAMP`` (nothing is lost).
+    """
+    if executor not in EXECUTORS:
+        raise GcsimError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    run_live_point = None
+    if executor == "live":
+        from gcsim.live.launcher import live_executor
+
+        run_live_point = live_executor(resolved["live"])  # checks the launcher first
     points = expand(resolved)
     prepare_folder(resolved, text, points, folder, restart=restart)
+    _set_aside_failed(folder, points)
+    if executor == "live":
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest["backend"] = "live"
+        atomic_write_text(folder / "manifest.json", dumps(manifest))
     out = SweepOutcome(folder=folder, points=points)
     out.infeasible = [(p.point, p.error) for p in points if p.status == "infeasible"]
     todo = [p for p in points if p.status != "infeasible" and not point_done(folder, p.point)]
@@ -232,7 +243,10 @@ def run_sweep(
     ]
     bar = _progress(len(tasks), progress, initial=0)
     try:
-        if executor == "local" and jobs <= 1:
+        if run_live_point is not None:
+            for p in todo:
+                _after(out, run_live_point(p, folder), bar, on_point)
+        elif executor == "local" and jobs <= 1:
             for t in tasks:
                 _after(out, _execute(t), bar, on_point)
         elif tasks:
@@ -253,6 +267,17 @@ def run_sweep(
     failed = res.summary[res.summary["status"] == "failed"]
     out.failed = [(str(p), str(e)) for p, e in zip(failed["point"], failed["error"], strict=True)]
     return out
+
+
+def _set_aside_failed(folder: Path, points: list[Point]) -> None:
+    """Move the folders of points that failed earlier aside, so that they run again."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for p in points:
+        info_path = folder / "points" / p.point / "point.json"
+        if info_path.is_file():
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            if info.get("status") != "ok":
+                info_path.parent.rename(info_path.parent.with_name(f"{p.point}.failed-{stamp}"))
 
 
 def _after(

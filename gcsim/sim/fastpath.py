@@ -198,24 +198,30 @@ def run_fast(
 def _worker_rows(
     C: np.ndarray, X: np.ndarray, T: np.ndarray, arrived: np.ndarray, start: np.ndarray
 ) -> list[tuple[Any, ...]]:
+    """Per (round, worker) rows, as the protocol writes them (statuses: responder,
+    cancelled, never)."""
     rows = []
     R, n = T.shape
+    nan = math.nan
     for r in range(R):
         t0 = float(start[r])
         for i in range(n):
-            fin = math.isfinite(T[r, i])
-            status = "responder" if arrived[r, i] else ("cancelled" if fin else "never")
+            c = float(C[r, i])
+            if not math.isfinite(T[r, i]):  # given no work
+                rows.append((r, i, t0, nan, nan, c, float(X[r, i]), math.inf, "never"))
+                continue
+            resp = bool(arrived[r, i])
             rows.append(
                 (
                     r,
                     i,
                     t0,
                     t0,
-                    t0 + float(C[r, i]),
-                    float(C[r, i]),
+                    t0 + c,
+                    c,
                     float(X[r, i]),
-                    t0 + float(T[r, i]) if arrived[r, i] else math.inf,
-                    status,
+                    t0 + float(T[r, i]) if resp else math.inf,
+                    "responder" if resp else "cancelled",
                 )
             )
     return rows
