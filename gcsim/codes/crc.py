@@ -15,7 +15,6 @@ from gcsim.codes._validate import (
 )
 from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo
-from gcsim.rng import as_generator
 
 
 def crc_matrix(n: int, s: int, rng: np.random.Generator) -> np.ndarray:
@@ -78,6 +77,8 @@ class CyclicRepetitionCode(GradientCode):
         cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
     ) -> CyclicRepetitionCode:
         n, s, draws, probe = cls._validate(n, s, m, options)
+        from gcsim.rng import as_generator  # numpy.random: only when building
+
         gen = as_generator(rng)
         best, best_cond = None, np.inf
         for _ in range(draws):

@@ -26,7 +26,6 @@ from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
-from gcsim.rng import as_generator
 
 FAMILIES = ("gaussian", "vandermonde", "chebyshev", "repetition", "parity", "hamming")
 #: Families that are MDS by construction (groups of any size >= s + m).
@@ -124,6 +123,8 @@ class GroupedCode(GradientCode):
         }
         if isinstance(generator, str) and generator in MDS_FAMILIES:
             sizes = cls._family_sizes(n, s, m, generator)
+            from gcsim.rng import as_generator  # numpy.random: only when building
+
             gen_rng = as_generator(rng)
             generators = {
                 size: cls._family(generator, m, size, gen_rng, draws) for size in sorted(set(sizes))
