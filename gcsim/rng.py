@@ -15,16 +15,13 @@ from gcsim.errors import InvalidInputError
 __all__ = ["STREAMS", "as_generator", "stream"]
 
 #: Fixed identifiers of the named streams.  Never renumber: results depend on them.
+#: (1, 3, 4 and 6 belonged to streams no longer used; they are not reused.)
 STREAMS: dict[str, int] = {
-    "code": 0,
-    "delays": 1,
-    "data": 2,
-    "workload": 3,
-    "network": 4,
-    "check": 5,
-    "live": 6,
-    "compute": 7,
-    "comm": 8,
+    "code": 0,  # random code constructions
+    "data": 2,  # the workload's data
+    "check": 5,  # validation draws (never results)
+    "compute": 7,  # compute delays
+    "comm": 8,  # communication delays
 }
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ class WorkerPool:
     l, q : int
         Gradient length (model broadcast) and message length (upload).
     deliver, started : callables
-        Called when a message reaches the server, and when a task begins.
+        Called when a message reaches the server, and when a task begins (optional).
     """
 
     def __init__(
@@ -67,7 +68,7 @@ class WorkerPool:
         l: int,
         q: int,
         deliver: Deliver,
-        started: Started,
+        started: Started | None = None,
     ) -> None:
         self.env = env
         self.deliver, self.started = deliver, started
@@ -95,13 +96,16 @@ class WorkerPool:
 
     def _start(self, i: int, r: int, t0: float, c: float, x: float, token: Any) -> None:
         env = self.env
-        start = max(env.now, t0 + self.bcast)
-        self.gen[i] += 1
-        g = self.gen[i]
+        now = env.now
+        start = t0 + self.bcast
+        if start < now:
+            start = now
+        g = self.gen[i] = self.gen[i] + 1
         self.busy[i] = True
         self.pending[i] = None
-        self.started(i, r, start, start + c)
-        delay = start - env.now + c + self.link + x
+        if self.started is not None:
+            self.started(i, r, start, start + c)
+        delay = start - now + c + self.link + x
         job = (i, r, g, token)
         then = self._enqueue if self.has_ingress else self._arrive
         env.timeout(delay).callbacks.append(lambda _e: then(job))
@@ -118,11 +122,11 @@ class WorkerPool:
             job = self.queue.popleft()
             if self.gen[job[0]] == job[2]:
                 self.serving = job
-                self.env.timeout(self.svc).callbacks.append(lambda _e, j=job: self._served(j))
+                self.env.timeout(self.svc).callbacks.append(partial(self._served, job))
                 return
         self.serving = None
 
-    def _served(self, job: tuple[int, int, int, Any]) -> None:
+    def _served(self, job: tuple[int, int, int, Any], _event: Any = None) -> None:
         if self.serving is not job:
             return  # its worker was cancelled while being served
         self.serving = None
@@ -173,7 +177,9 @@ class _Server:
             kernels.l,
             kernels.q,
             self._deliver,
-            lambda i, r, ts, tc: proto.worker_started(i, ts, tc),
+            (lambda i, r, ts, tc: proto.worker_started(i, ts, tc))
+            if proto.record_workers
+            else None,
         )
         self.wake: simpy.Event = self.env.event()
 

@@ -25,8 +25,9 @@ class RoundKernels:
     """Per-run state of the real kernels (see module docstring).
 
     With a static workload (random vectors) the messages are encoded once: the partial
-    gradients never change, so this is exact. Without a workload (timing only) only the
-    decoder is built (its condition number is still recorded) and nothing is encoded.
+    gradients never change, so this is exact. Without a workload (timing only) nothing is
+    encoded or decoded: the decode columns are NaN and only the cost model's decode time
+    (for reading the responders' rows) is charged.
     """
 
     def __init__(
@@ -73,11 +74,9 @@ class RoundKernels:
         if self.workload is not None and not self.workload.static:
             self._prepare()
 
-    def decode(self, responders: np.ndarray, messages: np.ndarray | None = None) -> KernelOutcome:
-        """Decode the responders' messages, measure, update the model.
-
-        ``messages`` (one row per responder, in order) are the messages as received (the
-        live server); by default they are the ones this object encoded."""
+    def decode(self, responders: np.ndarray) -> KernelOutcome:
+        """Decode the responders' messages, measure, update the model. ``responders``
+        are sorted unique worker ids (as the round protocol gives them)."""
         code = self.code
         t_upd = self.costs.update_time(self.l)
         if self.workload is None:  # timing only: charge a decode reading |R| rows
@@ -85,18 +84,17 @@ class RoundKernels:
             return KernelOutcome(
                 len(responders), math.nan, math.nan, math.nan, math.nan, t_dec, t_upd, math.nan
             )
-        dec = code.decoder(responders)
+        R = tuple(responders.tolist())
+        dec = code._cached_decoder(R)  # built (or found) outside the timed decode
         rows = len(dec.rows)
         rel = math.nan
         loss = math.nan
         wall = math.nan
         t_dec = self.costs.decode_time(code.m, rows, self.q)
-        if messages is None and self._messages is not None:
-            messages = self._messages[responders]
-        if messages is not None:
+        if self._messages is not None:
             t0 = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
-                ghat = code.decode(responders, messages, self.l, check=False)
+                ghat, _ = code._decode_trusted(R, self._messages, self.l)
             wall = time.perf_counter() - t0
             if self.costs.measured:
                 t_dec = wall

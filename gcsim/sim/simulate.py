@@ -181,7 +181,7 @@ def run(spec: RunSpec) -> SimResult:
     }
     return SimResult(
         records=df,
-        engine=config["engine"],
+        engine="fast" if use_fast else "des",
         config=config,
         workers=workers,
         final_model=kernels.final_model,

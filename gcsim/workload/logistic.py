@@ -58,6 +58,7 @@ class LogisticRegression(Workload):
         self.reg = float(_positive("reg", reg, allow_zero=True))
         self.separation = float(_positive("separation", separation, allow_zero=True))
         self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._z: np.ndarray | None = None
         self.w = np.zeros(self.features)
 
     @property
@@ -72,11 +73,7 @@ class LogisticRegression(Workload):
             )
 
     def setup(self, k: int, rng: np.random.Generator) -> None:
-        if self.samples < k:
-            raise InvalidInputError(
-                f"logistic: samples ({self.samples}) must be at least the number of "
-                f"partitions k={k}"
-            )
+        self.check(k)
         X = rng.standard_normal((self.samples, self.features)) / np.sqrt(self.features)
         w_true = self.separation * rng.standard_normal(self.features)
         y = (rng.random(self.samples) < expit(X @ w_true)).astype(float)
@@ -85,15 +82,24 @@ class LogisticRegression(Workload):
         self._parts = [
             (Xj, yj) for Xj, yj in zip(np.array_split(X, k), np.array_split(y, k), strict=True)
         ]
-        self.w = np.zeros(self.features)
+        self._bounds = np.cumsum([0, *(len(yj) for _, yj in self._parts)])
+        self.set_model(np.zeros(self.features))
+
+    def _margins(self) -> np.ndarray:
+        """``X @ w`` at the current model, computed once per model (the partial
+        gradients and the loss both need it)."""
+        if self._z is None:
+            self._z = self._X @ self.w
+        return self._z
 
     def partials(self) -> np.ndarray:
         if not self._parts:
             raise InvalidInputError("logistic: call setup() before partials()")
-        N = self.samples
+        z = self._margins()
         out = np.empty((self._k, self.features))
         for j, (Xj, yj) in enumerate(self._parts):
-            out[j] = Xj.T @ (expit(Xj @ self.w) - yj) / N + self.reg * self.w / self._k
+            zj = z[self._bounds[j] : self._bounds[j + 1]]
+            out[j] = _partial_gradient(Xj, yj, zj, self.w, self.samples, self.reg, self._k)
         return out
 
     def payload(self, j: int) -> Any:
@@ -104,7 +110,7 @@ class LogisticRegression(Workload):
     def partial(payload: Any, model: np.ndarray | None) -> np.ndarray:
         w = np.asarray(model, dtype=float)
         X, y = payload["X"], payload["y"]
-        return X.T @ (expit(X @ w) - y) / payload["N"] + payload["reg"] * w / payload["k"]
+        return _partial_gradient(X, y, X @ w, w, payload["N"], payload["reg"], payload["k"])
 
     @property
     def model(self) -> np.ndarray | None:
@@ -112,12 +118,13 @@ class LogisticRegression(Workload):
 
     def set_model(self, model: np.ndarray | None) -> None:
         self.w = np.array(model, dtype=float)
+        self._z = None
 
     def update(self, gradient: np.ndarray) -> None:
-        self.w = self.w - self.lr * np.asarray(gradient, dtype=float)
+        self.set_model(self.w - self.lr * np.asarray(gradient, dtype=float))
 
     def loss(self) -> float:
-        z = self._X @ self.w
+        z = self._margins()
         bce = -(self._y * log_expit(z) + (1 - self._y) * log_expit(-z)).mean()
         return float(bce + 0.5 * self.reg * self.w @ self.w)
 
@@ -129,3 +136,11 @@ class LogisticRegression(Workload):
             "reg": self.reg,
             "separation": self.separation,
         }
+
+
+def _partial_gradient(
+    X: np.ndarray, y: np.ndarray, z: np.ndarray, w: np.ndarray, N: int, reg: float, k: int
+) -> np.ndarray:
+    """One partition's share of the gradient at ``w``, given its margins ``z = X @ w``:
+    ``X^T (sigmoid(z) - y) / N + reg * w / k`` (the shares sum to the full gradient)."""
+    return X.T @ (expit(z) - y) / N + reg * w / k
