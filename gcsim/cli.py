@@ -231,15 +231,17 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from gcsim.live import run_live
+    from gcsim.live import Launcher, run_live
     from gcsim.scenarios import output_folder
 
     resolved, text, points = _load(args)
     folder = output_folder(resolved, args.out)
+    launcher = Launcher.create(args.mpiexec, args.mpiexec_arg)
     out = run_live(
         resolved,
         text,
         folder=folder,
+        launcher=launcher,
         progress=not args.quiet,
         plots=False if args.no_plots else None,
         restart=args.restart,
@@ -338,6 +340,21 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
         if name == "live":
             sp.add_argument("--out", default=None, help="results folder")
+            sp.add_argument(
+                "--mpiexec",
+                default=None,
+                metavar="PROGRAM",
+                help="MPI launcher (default: $GCSIM_MPIEXEC, else mpiexec next to this "
+                "Python or on PATH)",
+            )
+            sp.add_argument(
+                "--mpiexec-arg",
+                action="append",
+                default=None,
+                metavar="ARG",
+                help="extra launcher argument, e.g. --mpiexec-arg=-f --mpiexec-arg=hosts.txt "
+                "(repeatable; default: $GCSIM_MPIEXEC_ARGS)",
+            )
             sp.add_argument(
                 "--restart", action="store_true", help="move results of another scenario aside"
             )

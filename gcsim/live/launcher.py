@@ -1,7 +1,9 @@
 """``gcsim live``: run every point of a scenario on real MPI processes.
 
-Each point is one MPI job of n + 1 processes (``[live].mpiexec`` with
-``[live].mpiexec_args``, e.g. a hostfile or Slurm's ``srun``), run one after the other.
+Each point is one MPI job of n + 1 processes, run one after the other, started by the
+launcher of this machine (:class:`Launcher`: ``gcsim live --mpiexec PROGRAM
+--mpiexec-arg ARG`` or ``GCSIM_MPIEXEC`` / ``GCSIM_MPIEXEC_ARGS``; a scenario file cannot
+set it, so that sharing a scenario never shares a command to run).
 Results land in the same folder layout as a sweep (``gcsim.load_results`` and
 ``gcsim plot`` work unchanged), plus ``workers.csv`` (per round and worker) and the
 measured traces ``compute_trace.csv`` / ``comm_trace.csv`` that the simulator's
@@ -11,13 +13,16 @@ measured traces ``compute_trace.csv`` / ``comm_trace.csv`` that the simulator's
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +35,12 @@ from gcsim.scenarios.runner import SweepOutcome, run_sweep, summarize
 from gcsim.scenarios.store import dumps
 from gcsim.spec import RunSpec
 
-__all__ = ["find_launcher", "live_executor", "run_live"]
+__all__ = ["Launcher", "find_launcher", "live_executor", "run_live"]
 
 
-def find_launcher(name: str) -> str:
-    """The MPI launcher: next to this Python first (the mpich wheel's), then PATH."""
+def find_launcher(name: str = "mpiexec") -> str:
+    """The MPI launcher program: a path, or a name looked up next to this Python first
+    (the mpich wheel's ``mpiexec``), then on PATH. Raises GcsimError when it is missing."""
     try:
         import mpi4py  # noqa: F401
     except ImportError:
@@ -42,16 +48,52 @@ def find_launcher(name: str) -> str:
             "the live backend needs mpi4py and an MPI library: "
             "pip install 'gcsim[live]' (mpi4py + mpich wheels)"
         ) from None
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise GcsimError(f"the MPI launcher must be a program name or path; got {name!r}")
+    if os.sep in name:
+        path = Path(name)
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path.resolve())
+        raise GcsimError(f"MPI launcher {name!r} is not an executable file")
     local = Path(sys.executable).parent / name
-    if local.exists():
+    if local.is_file() and os.access(local, os.X_OK):
         return str(local)
     found = shutil.which(name)
     if not found:
         raise GcsimError(
-            f"MPI launcher {name!r} not found (set [live].mpiexec, or pip "
-            "install 'gcsim[live]' which brings mpiexec)"
+            f"MPI launcher {name!r} not found next to {sys.executable} or on PATH (pass "
+            "gcsim live --mpiexec PROGRAM, or pip install 'gcsim[live]' which brings mpiexec)"
         )
     return found
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """How this machine starts an MPI job: the launcher program and extra arguments
+    (e.g. ``-f hosts.txt`` for an MPICH hostfile, ``--mpi=pmi2`` for Slurm's srun).
+
+    Machine configuration, never scenario data: from the command line or the
+    environment (:meth:`from_env`)."""
+
+    program: str
+    args: tuple[str, ...] = ()
+
+    @classmethod
+    def create(cls, program: str | None = None, args: Sequence[str] | None = None) -> Launcher:
+        """The launcher: ``program``/``args`` when given, else the environment's
+        ``GCSIM_MPIEXEC`` / ``GCSIM_MPIEXEC_ARGS`` (split like a shell would), else
+        ``mpiexec``."""
+        prog = program or os.environ.get("GCSIM_MPIEXEC") or "mpiexec"
+        if args is None:
+            env = os.environ.get("GCSIM_MPIEXEC_ARGS", "")
+            try:
+                args = shlex.split(env)
+            except ValueError as exc:
+                raise GcsimError(f"GCSIM_MPIEXEC_ARGS: cannot split {env[:80]!r}: {exc}") from None
+        bad = [a for a in args if not isinstance(a, str) or "\0" in a]
+        if bad:
+            raise GcsimError(f"launcher arguments must be strings; got {bad[:3]!r}")
+        return cls(find_launcher(prog), tuple(args))
 
 
 def _dead_worker(output: str, pids: dict[str, Any] | None) -> str | None:
@@ -134,6 +176,7 @@ def run_live(
     progress: bool = True,
     plots: bool | None = None,
     restart: bool = False,
+    launcher: Launcher | None = None,
 ) -> SweepOutcome:
     """Run every feasible point of a scenario live: the sweep runner with the ``live``
     executor (same folder layout, resume, retry of failed points, summary, figures)."""
@@ -142,16 +185,19 @@ def run_live(
         text,
         folder=folder,
         executor="live",
+        launcher=launcher,
         progress=progress,
         plots=plots,
         restart=restart,
     )
 
 
-def live_executor(live: dict[str, Any]) -> Callable[[Point, Path], tuple[str, str, str]]:
+def live_executor(
+    live: dict[str, Any], launcher: Launcher | None = None
+) -> Callable[[Point, Path], tuple[str, str, str]]:
     """The sweep runner's ``live`` executor: runs one point as one MPI job and writes its
     folder (atomically, like a simulated point). Finds the launcher first."""
-    launcher = find_launcher(live["mpiexec"])
+    launcher = launcher if launcher is not None else Launcher.create()
 
     def execute(p: Point, folder: Path) -> tuple[str, str, str]:
         status, err = _run_point(p, launcher, live, folder)
@@ -162,7 +208,7 @@ def live_executor(live: dict[str, Any]) -> Callable[[Point, Path], tuple[str, st
     return execute
 
 
-def _run_point(p: Point, launcher: str, live: dict[str, Any], folder: Path) -> tuple[str, str]:
+def _run_point(p: Point, launcher: Launcher, live: dict[str, Any], folder: Path) -> tuple[str, str]:
     points_dir = folder / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{p.point}-", dir=points_dir))
@@ -177,8 +223,8 @@ def _run_point(p: Point, launcher: str, live: dict[str, Any], folder: Path) -> t
         'echo $rc > "$2/exit-${PMI_RANK:-${SLURM_PROCID:-x}}"; fi; exit $rc'
     )
     cmd = [
-        launcher,
-        *live["mpiexec_args"],
+        launcher.program,
+        *launcher.args,
         "-n",
         str(p.n + 1),
         "/bin/sh",

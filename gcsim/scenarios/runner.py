@@ -201,12 +201,14 @@ def run_sweep(
     plots: bool | None = None,
     restart: bool = False,
     on_point: Callable[[str, str], None] | None = None,
+    launcher: Any = None,
 ) -> SweepOutcome:
     """Run every missing point of a scenario, then write the summary and the figures.
 
     ``executor``: ``local`` (a process pool of ``jobs``), ``mpi`` (an mpi4py pool) or
     ``live`` (each point one MPI job of n + 1 processes, one after the other; see
-    :mod:`gcsim.live`). Finished points are kept; points that failed in an earlier run
+    :mod:`gcsim.live`; ``launcher`` a :class:`gcsim.live.Launcher`, by default from the
+    environment). Finished points are kept; points that failed in an earlier run
     are run again, the old folder kept as ``ID.failed-TIMESTAMP`` (nothing is lost).
     """
     if executor not in EXECUTORS:
@@ -215,7 +217,7 @@ def run_sweep(
     if executor == "live":
         from gcsim.live.launcher import live_executor
 
-        run_live_point = live_executor(resolved["live"])  # checks the launcher first
+        run_live_point = live_executor(resolved["live"], launcher)  # checks it first
     points = expand(resolved)
     prepare_folder(resolved, text, points, folder, restart=restart)
     _set_aside_failed(folder, points)

@@ -290,12 +290,6 @@ SCHEMA: dict[str, dict[str, Field]] = {
             minimum=0,
             exclusive_min=True,
         ),
-        "mpiexec": Field("str", "mpiexec", "live only: the MPI launcher (mpiexec, srun...)"),
-        "mpiexec_args": Field(
-            "list-str",
-            [],
-            "live only: extra launcher arguments, e.g. ['-f', 'hostfile'] or ['--mpi=pmi2']",
-        ),
         "shutdown_timeout": Field(
             "float",
             5.0,
@@ -338,8 +332,21 @@ def _suggest(key: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+#: Keys that are machine configuration, never scenario data (a scenario file must not
+#: choose a program to run): where they are set instead.
+MACHINE_KEYS = {
+    "live.mpiexec": "gcsim live --mpiexec PROGRAM (or the GCSIM_MPIEXEC environment variable)",
+    "live.mpiexec_args": "gcsim live --mpiexec-arg ARG, repeatable (or GCSIM_MPIEXEC_ARGS)",
+}
+
+
 def _unknown(path: str, key: str, options: list[str]) -> ScenarioError:
     full = f"{path}.{key}" if path else key
+    if full in MACHINE_KEYS:
+        return ScenarioError(
+            f"{full}: the MPI launcher is machine configuration, not scenario data (a "
+            f"scenario file cannot choose a program to run); use {MACHINE_KEYS[full]}"
+        )
     known = ", ".join(options)
     return ScenarioError(f"{full}: unknown key{_suggest(key, options)}; valid keys here: {known}")
 

@@ -291,3 +291,45 @@ def test_a_stopped_worker_costs_only_its_own_messages_for_any_number_of_rounds(t
     assert after["decoded"].all(), after[~after["decoded"]]
     assert (after["n_responders"] >= 2).all()
     assert (after["duration"] < 1.0).all()  # never waited for the stopped worker
+
+
+def test_a_scenario_file_cannot_choose_a_program_to_run(tmp_path, capsys):
+    """Regression: [live].mpiexec and mpiexec_args were executed as given, so a scenario
+    (or --set) could run any command. They are machine configuration now."""
+    path = scenario(tmp_path, rounds=2, schemes='[[schemes]]\ncode = "frc"\n')
+    victim = tmp_path / "somefile"
+    rc = main(
+        [
+            "live",
+            str(path),
+            "--out",
+            str(tmp_path / "res"),
+            "--set",
+            'live.mpiexec="/bin/sh"',
+            "--set",
+            f'live.mpiexec_args=["-c","id > {victim}","x"]',
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and not victim.exists()
+    assert "machine configuration" in err and "--mpiexec" in err
+    text = path.read_text() + '\nmpiexec = "/bin/sh"\n'
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    assert "live.mpiexec: the MPI launcher is machine configuration" in capsys.readouterr().err
+
+
+def test_the_launcher_comes_from_the_command_line_or_the_environment(tmp_path, monkeypatch):
+    from gcsim.errors import GcsimError
+    from gcsim.live import Launcher, find_launcher
+
+    monkeypatch.setenv("GCSIM_MPIEXEC_ARGS", "-f 'hosts file.txt'")
+    launcher = Launcher.create()
+    assert launcher.program == find_launcher("mpiexec")
+    assert launcher.args == ("-f", "hosts file.txt")
+    assert Launcher.create(args=["-v"]).args == ("-v",)
+    monkeypatch.setenv("GCSIM_MPIEXEC", str(tmp_path / "no-such-launcher"))
+    with pytest.raises(GcsimError, match="not an executable file"):
+        Launcher.create()
+    with pytest.raises(GcsimError, match="not found"):
+        Launcher.create("no-such-launcher-anywhere")
