@@ -22,7 +22,7 @@ from gcsim.codes.base import GradientCode
 from gcsim.delays import make_delay
 from gcsim.delays.base import LOAD_MODES, DelayModel, RoundSampler
 from gcsim.errors import InvalidInputError
-from gcsim.protocol import POLICIES, RULES
+from gcsim.protocol import POLICIES, RULES, RoundProtocol
 from gcsim.rng import stream
 from gcsim.sim.network import CostModel, Network
 from gcsim.workload import make_workload
@@ -294,6 +294,17 @@ class RunSpec:
     @property
     def message_bytes(self) -> int:
         return self.message_length * self.network.bytes_per_value
+
+    def protocol(self, *, record_workers: bool | None = None) -> RoundProtocol:
+        """A fresh round protocol for this run (its rule, policy, timeout, message size)."""
+        return RoundProtocol(
+            self.code,
+            rule=self.decode_rule,
+            policy=self.policy,
+            round_timeout=self.round_timeout,
+            msg_bytes=self.message_bytes,
+            record_workers=self.record_workers if record_workers is None else record_workers,
+        )
 
     def make_workload(self) -> Workload | None:
         """A fresh workload for one run (the instance itself when one was given)."""

@@ -112,14 +112,7 @@ def serve(
     loads = code.loads.astype(float)
     comm_loads = np.full(n, q / dimension)
     costs = spec.costs
-    proto = RoundProtocol(
-        code,
-        rule=spec.decode_rule,
-        policy=spec.policy,
-        round_timeout=spec.round_timeout,
-        msg_bytes=spec.message_bytes,
-        record_workers=True,
-    )
+    proto = spec.protocol(record_workers=True)
     for i in range(n):
         payloads = {
             int(j): (workload.payload(int(j)) if workload is not None else None)

@@ -38,7 +38,7 @@ from gcsim.protocol import RoundProtocol
 from gcsim.sim.kernel import RoundKernels
 from gcsim.sim.network import Network
 
-__all__ = ["WorkerPool", "run_des"]
+__all__ = ["DESServer", "WorkerPool"]
 
 #: deliver(worker, round, token): a message reached the server (at ``env.now``)
 Deliver = Callable[[int, int, Any], None]
@@ -154,7 +154,10 @@ class WorkerPool:
                 self._serve()
 
 
-class _Server:
+class DESServer:
+    """The SimPy model of one run: the server process around a :class:`WorkerPool`;
+    :meth:`run` simulates every round (the records accumulate in ``proto``)."""
+
     def __init__(
         self,
         proto: RoundProtocol,
@@ -187,7 +190,12 @@ class _Server:
         if self.proto.on_message(i, r, self.env.now):
             self.wake.succeed()
 
-    def run(self) -> Generator[simpy.Event, Any, None]:
+    def run(self) -> None:
+        """Simulate every round."""
+        self.env.process(self._rounds())
+        self.env.run()
+
+    def _rounds(self) -> Generator[simpy.Event, Any, None]:
         env, proto, kernels, pool = self.env, self.proto, self.kernels, self.pool
         enc: list[float] = []
         for _ in range(self.iterations):
@@ -224,17 +232,3 @@ class _Server:
                 self.wake.succeed()
 
         return fire
-
-
-def run_des(
-    proto: RoundProtocol,
-    kernels: RoundKernels,
-    compute: RoundSampler,
-    comm: RoundSampler,
-    network: Network,
-    iterations: int,
-) -> None:
-    """Run the SimPy model; the records accumulate in ``proto``."""
-    server = _Server(proto, kernels, compute, comm, network, iterations)
-    server.env.process(server.run())
-    server.env.run()

@@ -9,9 +9,9 @@ import pandas as pd
 
 from gcsim.codes.base import GradientCode
 from gcsim.errors import InvalidInputError
-from gcsim.protocol import POLICIES, RULES, RoundProtocol, effective_rule
+from gcsim.protocol import POLICIES, RULES, effective_rule
 from gcsim.rng import stream
-from gcsim.sim.des import run_des
+from gcsim.sim.des import DESServer
 from gcsim.sim.fastpath import run_fast
 from gcsim.sim.kernel import RoundKernels
 from gcsim.sim.network import CostModel, Network
@@ -139,15 +139,8 @@ def run(spec: RunSpec) -> SimResult:
             spec.message_bytes,
         )
     else:
-        proto = RoundProtocol(
-            code,
-            rule=spec.decode_rule,
-            policy=spec.policy,
-            round_timeout=spec.round_timeout,
-            msg_bytes=spec.message_bytes,
-            record_workers=spec.record_workers,
-        )
-        run_des(proto, kernels, compute, comm, spec.network, spec.rounds)
+        proto = spec.protocol()
+        DESServer(proto, kernels, compute, comm, spec.network, spec.rounds).run()
         recs, wrows = proto.records, proto.worker_rows
     df = pd.DataFrame(recs)
     if "responders" not in df.columns:

@@ -21,7 +21,7 @@ from gcsim.delays.base import RoundSampler
 from gcsim.live.memory import InMemoryTransport
 from gcsim.live.server import serve
 from gcsim.protocol import STATUSES, RoundProtocol
-from gcsim.sim.des import run_des
+from gcsim.sim.des import DESServer
 from gcsim.sim.fastpath import run_fast
 from gcsim.sim.kernel import RoundKernels
 from gcsim.sim.network import CostModel, Network
@@ -126,29 +126,21 @@ def assert_same_workers(a, b, *, arrived_only=False):
 def draws(draw, n, rounds):
     """Delays on a grid of 0.25 (ties are common), some infinite (failed workers)."""
     grid = st.integers(min_value=0, max_value=12).map(lambda k: 0.25 * k)
-    C = np.array(draw(st.lists(grid, min_size=rounds * n, max_size=rounds * n))).reshape(
-        rounds, n
-    )
-    X = np.array(draw(st.lists(grid, min_size=rounds * n, max_size=rounds * n))).reshape(
-        rounds, n
-    )
+    C = np.array(draw(st.lists(grid, min_size=rounds * n, max_size=rounds * n))).reshape(rounds, n)
+    X = np.array(draw(st.lists(grid, min_size=rounds * n, max_size=rounds * n))).reshape(rounds, n)
     failed = draw(st.lists(st.integers(0, n - 1), max_size=2, unique=True))
     C[:, failed] = np.inf
     return C, X
 
 
-@settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     case=st.sampled_from(CODES),
     rule=st.sampled_from(["decodable", "count"]),
     timeout=st.sampled_from([None, 1.0, 2.5]),
     data=st.data(),
 )
-def test_fast_path_and_des_give_the_protocols_records_on_the_same_draws(
-    case, rule, timeout, data
-):
+def test_fast_path_and_des_give_the_protocols_records_on_the_same_draws(case, rule, timeout, data):
     name, n, s, m, opts = case
     code = gcsim.make_code(name, n=n, s=s, m=m, rng=0, **opts)
     rounds = 4
@@ -170,7 +162,7 @@ def test_fast_path_and_des_give_the_protocols_records_on_the_same_draws(
     # the DES, same draws, ideal network and zero costs
     proto = RoundProtocol(code, rule=rule, round_timeout=timeout, record_workers=True)
     kernels = RoundKernels(code, None, CostModel(), 16, np.random.default_rng(0))
-    run_des(proto, kernels, ArraySampler(C), ArraySampler(X), Network(), rounds)
+    DESServer(proto, kernels, ArraySampler(C), ArraySampler(X), Network(), rounds).run()
     des = frame(proto.records)
     for col in ("decoded", "decode_at", "duration", "start", "end", "n_responders", "early"):
         np.testing.assert_allclose(
