@@ -80,6 +80,8 @@ DEFAULT_ORDERS = 20
 _MAX_WORKERS_CHECKED = 256
 #: The dense B is compared with the coefficients up to this many entries.
 _MAX_DENSE = 4_000_000
+#: A least-squares residual this small means the rows determine the sum.
+_DETERMINED = 1e-9
 
 Seed = int | np.random.Generator | None
 
@@ -520,7 +522,9 @@ def check_not_decodable(
     """Arbitrary responder sets (every subset when ``2^n <= exhaustive_limit / 4``, else
     ``samples`` random ones of every size): a set ``is_decodable`` rejects makes
     ``decoder`` and ``decode`` raise :class:`~gcsim.errors.NotDecodableError` with a
-    reason; a set it accepts decodes (within tolerance for an exact code) and stays
+    reason, and (exact codes) its coefficients must not determine the sum (least squares
+    leaves a residual above 1e-9: ``is_decodable`` is not too pessimistic); a set it
+    accepts decodes (within tolerance for an exact code) and stays
     decodable when a worker is added (monotone); the empty set never decodes."""
     _not_decodable(code, rng=rng, l=l, exhaustive_limit=exhaustive_limit, samples=samples)
 
@@ -541,7 +545,8 @@ def _not_decodable(
         for _ in range(max(samples - 1, 0)):
             t = int(gen.integers(0, n + 1))
             sets.append(tuple(sorted(int(x) for x in gen.choice(n, t, replace=False))))
-    round_trips = 0
+    round_trips = rejected = 0
+    dense = np.asarray(code.B) if code.exact and n * code.k * code.m <= _MAX_DENSE else None
     for R in sets:
         where = f"responders {list(R)}"
         ok = code.is_decodable(R)
@@ -550,7 +555,9 @@ def _not_decodable(
         if not R and ok:
             raise _fail(code, "the empty responder set is_decodable")
         if not ok:
-            for what in ("decoder", "decode"):
+            rejected += 1
+            # decode goes through decoder: checked on the first `samples` rejected sets
+            for what in ("decoder", "decode") if rejected <= samples else ("decoder",):
                 try:
                     if what == "decoder":
                         code.decoder(R)
@@ -573,6 +580,15 @@ def _not_decodable(
                         f"{what} succeeded on a set is_decodable rejects ({where}); "
                         "expected NotDecodableError",
                     )
+            if dense is not None and R:
+                resid = _least_squares_residual(dense, R, code.m)
+                if resid <= _DETERMINED:
+                    raise _fail(
+                        code,
+                        f"is_decodable rejects {where}, but their coefficients determine the "
+                        f"sum (least-squares residual {resid:.3g}): is_decodable is too "
+                        "pessimistic",
+                    )
             continue
         missing = sorted(set(range(n)) - set(R))
         if missing:
@@ -586,6 +602,18 @@ def _not_decodable(
             with _no_error(code, f"decoder ({where})"):
                 code.decoder(R)
     return len(sets)
+
+
+def _least_squares_residual(B: np.ndarray, R: Sequence[int], m: int) -> float:
+    """``max |A B_R - [I..I]|`` for the least-squares ``A``: ~eps cond when the rows of
+    ``R`` determine the sum, bounded away from 0 (by the distance of the target from
+    their span) when they do not."""
+    BR = B[list(R)]
+    T = np.zeros((m, B.shape[1]))
+    for u in range(m):
+        T[u, u::m] = 1.0
+    X = np.linalg.lstsq(BR.T, T.T.astype(BR.dtype), rcond=None)[0]
+    return float(np.abs(X.T @ BR - T).max())
 
 
 def check_tracker(

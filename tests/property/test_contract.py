@@ -138,6 +138,13 @@ class NoReason(FractionalRepetitionCode):
         return ""
 
 
+class Pessimistic(FractionalRepetitionCode):
+    """Says only n - s responders decode (one per replica group already does)."""
+
+    def _is_decodable(self, R):
+        return len(R) >= self.n - self.s
+
+
 class ClaimsExact(IgnoreStragglersCode):
     """An estimate that declares itself exact."""
 
@@ -153,6 +160,7 @@ BROKEN = [
     (CountsTooEarly, (12, 2), "declared_parameters"),
     (Overclaims, (12, 2), "round_trips"),
     (NoReason, (12, 2), "not_decodable"),
+    (Pessimistic, (12, 2), "not_decodable"),
     (ClaimsExact, (9, 3), "declared_parameters"),
     (ClaimsExact, (9, 3), "round_trips"),
 ]
