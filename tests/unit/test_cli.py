@@ -18,6 +18,12 @@ def test_codes_lists_every_scheme(capsys):
     for name in list_codes():
         assert name in out
     assert "constraints:" in out
+    from gcsim.codes import schemes
+
+    for info in schemes():  # what each scheme declares, wrapped at 100 columns
+        assert info.summary in out
+        assert info.options_help.split()[0] in out
+    assert max(len(line) for line in out.splitlines()) <= 100
 
 
 def test_check_prints_stability_figures(capsys):
