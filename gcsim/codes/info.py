@@ -98,6 +98,9 @@ class SchemeInfo:
         al.)"``); inexact schemes say so in it.
     supports_m : bool
         Whether the scheme has a communication reduction ``m > 1`` (else it needs m = 1).
+    supports_s : bool
+        Whether the scheme tolerates stragglers at all (else it needs s = 0): a
+        scenario's default ``[code].s`` applies only to schemes that do.
     exact : bool
         Whether the codes it builds recover the exact gradient sum (``code.exact``).
     color, marker : str
@@ -119,6 +122,7 @@ class SchemeInfo:
     marker: str
     options_help: str = ""
     examples: tuple[Example, ...] = ()
+    supports_s: bool = True
     name: str = field(init=False)
     summary: str = field(init=False)
     constraints: str = field(init=False)

@@ -76,6 +76,7 @@ INFO = SchemeInfo(
     cls=UncodedCode,
     display_name="Uncoded",
     supports_m=False,
+    supports_s=False,
     exact=True,
     color="#000000",
     marker="o",

@@ -253,8 +253,9 @@ def _scheme_points(
             f"schemes ({sch['label']}).code: unknown code {name!r}{hint}; known: {', '.join(CODES)}"
         )
     n = sc["cluster"]["n"]
-    s = sch["s"] if sch["s"] >= 0 else (0 if name == "uncoded" else sc["code"]["s"])
-    m = sch["m"] if sch["m"] >= 0 else (sc["code"]["m"] if scheme_info(name).supports_m else 1)
+    info = scheme_info(name)
+    s = sch["s"] if sch["s"] >= 0 else (sc["code"]["s"] if info.supports_s else 0)
+    m = sch["m"] if sch["m"] >= 0 else (sc["code"]["m"] if info.supports_m else 1)
     seed = sc["scenario"]["seed"]
     wl = dict(sc["workload"])
     dtype = str(wl.get("dtype", "float64"))
