@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gcsim._lifeline import child_env, die_with_parent
 from gcsim.errors import GcsimError
 from gcsim.scenarios.expand import Point
 from gcsim.scenarios.runner import SweepOutcome, run_sweep, summarize
@@ -208,6 +210,40 @@ def live_executor(
     return execute
 
 
+def _launch(cmd: list[str], timeout: float) -> tuple[int, str]:
+    """Run the launcher; return (exit status, its output). The launcher and every rank
+    die with this process: the launcher by the kernel's parent-death signal, the ranks
+    by watching this process (``GCSIM_WATCH_PID``); on a timeout or Ctrl-C the whole job
+    (its own process group) is killed before returning or re-raising."""
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, err + out
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        return -1, f"{err}{out}\npoint timed out after {timeout:g} s ([live].point_timeout)"
+    except BaseException:
+        _kill_group(proc)
+        raise
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()
+
+
 def _run_point(p: Point, launcher: Launcher, live: dict[str, Any], folder: Path) -> tuple[str, str]:
     points_dir = folder / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
@@ -235,17 +271,7 @@ def _run_point(p: Point, launcher: Launcher, live: dict[str, Any], folder: Path)
         str(tmp),
     ]
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=live["point_timeout"], check=False
-        )
-        rc, stderr = proc.returncode, proc.stderr + proc.stdout
-    except subprocess.TimeoutExpired as exc:
-        rc, stderr = (
-            -1,
-            (exc.stderr or b"").decode() if isinstance(exc.stderr, bytes) else (exc.stderr or ""),
-        )
-        stderr += f"\npoint timed out after {live['point_timeout']:g} s ([live].point_timeout)"
+    rc, stderr = _launch(cmd, float(live["point_timeout"]))
     wall = time.perf_counter() - t0
     for line in stderr.splitlines():  # the node's own messages (failed rounds...)
         if line.startswith("gcsim live:"):

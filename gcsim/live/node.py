@@ -327,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2:
         print("usage: python -m gcsim.live.node SPEC.json OUTDIR (under mpiexec)", file=sys.stderr)
         return 2
+    from gcsim._lifeline import watch_from_env
+
+    watch_from_env()  # end with the gcsim command that launched this job
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD

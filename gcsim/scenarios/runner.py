@@ -184,7 +184,32 @@ def _make_executor(kind: str, jobs: int) -> Executor:
         return MPIPoolExecutor(max_workers=jobs if jobs > 0 else None)
     import multiprocessing as mp
 
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("forkserver"))
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=mp.get_context("forkserver"),
+        initializer=_pool_init,
+        initargs=(os.getpid(),),
+    )
+
+
+def _pool_init(sweep_pid: int) -> None:
+    """Pool workers die with the sweep (a ``kill -9`` of ``gcsim sweep`` used to leave
+    them finishing the queued points for minutes)."""
+    from gcsim._lifeline import die_with_parent, watch
+
+    die_with_parent()
+    watch(sweep_pid)
+
+
+def _stop_pool(ex: Executor) -> None:
+    """Ctrl-C: drop the queued points and kill the running ones at once (their folders
+    are written atomically, so nothing half-written remains; a rerun resumes)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # gone after shutdown
+    for proc in procs:
+        proc.kill()
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.join(timeout=5)
 
 
 EXECUTORS = ("local", "mpi", "live")
@@ -252,12 +277,17 @@ def run_sweep(
             for t in tasks:
                 _after(out, _execute(t), bar, on_point)
         elif tasks:
-            with _make_executor(executor, jobs) as ex:
+            ex = _make_executor(executor, jobs)
+            try:
                 futures: Iterable[Future[tuple[str, str, str]]] = [
                     ex.submit(_execute, t) for t in tasks
                 ]
                 for fut in as_completed(futures):
                     _after(out, fut.result(), bar, on_point)
+            except BaseException:
+                _stop_pool(ex)
+                raise
+            ex.shutdown(wait=True)
     finally:
         bar.close()
     write_summary(folder)
