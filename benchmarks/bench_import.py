@@ -146,52 +146,66 @@ def summarise(times: list[float]) -> dict[str, Any]:
     }
 
 
-def measure(repeats: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Import times and command wall times in the current condition."""
-    imports: dict[str, Any] = {}
-    for module in IMPORTS:
-        import_once(module)  # warm the bytecode and file caches
-        runs = [import_once(module) for _ in range(repeats)]
-        imports[module] = {
-            **summarise([r["seconds"] for r in runs]),
-            "heavy_modules": runs[-1]["heavy"],
-        }
-        print(
-            f"  import {module:<12} min {imports[module]['min_s'] * 1e3:7.1f} ms, "
-            f"median {imports[module]['median_s'] * 1e3:7.1f} ms, heavy {runs[-1]['heavy']}",
-            flush=True,
-        )
+def _commands() -> dict[str, tuple[list[str], list[str] | None]]:
     cli = _cli()
-    commands = {
+    return {
         "python -c pass": ([sys.executable, "-c", "pass"], None),
         "gcsim --help": ([*cli, "--help"], ["--help"]),
         "gcsim codes": ([*cli, "codes"], ["codes"]),
     }
-    walls: dict[str, Any] = {}
-    for label, (cmd, cli_args) in commands.items():
-        wall_once(cmd)
-        walls[label] = summarise([wall_once(cmd) for _ in range(repeats)])
-        walls[label]["command"] = cmd
-        walls[label]["heavy_modules"] = heavy_of(cli_args) if cli_args is not None else []
-        print(
-            f"  {label:<15} min {walls[label]['min_s'] * 1e3:7.1f} ms, "
-            f"median {walls[label]['median_s'] * 1e3:7.1f} ms",
-            flush=True,
-        )
-    return imports, walls
+
+
+def measure(repeats: int, prefix: str) -> dict[str, Any]:
+    """Every (condition, import or command) once per round, ``repeats`` rounds after a
+    warm-up round: interleaved, so a burst of load on the machine hits them alike."""
+    conditions = {"bytecode cached": True, "no bytecode cache": False}
+    commands = _commands()
+    items = [("import", m) for m in IMPORTS] + [("command", c) for c in commands]
+    times: dict[tuple[str, str, str], list[float]] = {}
+    heavy: dict[tuple[str, str, str], list[str]] = {}
+    for rnd in range(repeats + 1):  # round 0 warms the bytecode and file caches
+        for cond, cached in conditions.items():
+            condition(cached, prefix)
+            for kind, what in items:
+                if kind == "import":
+                    r = import_once(what)
+                    t, heavy[(cond, kind, what)] = r["seconds"], r["heavy"]
+                else:
+                    t = wall_once(commands[what][0])
+                if rnd:
+                    times.setdefault((cond, kind, what), []).append(t)
+        print(f"round {rnd}/{repeats} done", flush=True)
+    results: dict[str, Any] = {}
+    for cond, cached in conditions.items():
+        condition(cached, prefix)
+        imports = {
+            m: {
+                **summarise(times[(cond, "import", m)]),
+                "heavy_modules": heavy[(cond, "import", m)],
+            }
+            for m in IMPORTS
+        }
+        walls: dict[str, Any] = {}
+        for label, (cmd, cli_args) in commands.items():
+            walls[label] = {
+                **summarise(times[(cond, "command", label)]),
+                "command": cmd,
+                "heavy_modules": heavy_of(cli_args) if cli_args is not None else [],
+            }
+        results[cond] = {"imports": imports, "commands": walls}
+        print(f"{cond}:")
+        for label, v in [*(("import " + m, x) for m, x in imports.items()), *walls.items()]:
+            lo, mid = v["min_s"] * 1e3, v["median_s"] * 1e3
+            print(f"  {label:<20} min {lo:7.1f} ms, median {mid:7.1f} ms")
+    return results
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     repeats = 5 if args.quick else 15
     info = machine_info()
-    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="gcsim-pycache-") as prefix:
-        for label, cached in (("bytecode cached", True), ("no bytecode cache", False)):
-            print(f"{label}:", flush=True)
-            condition(cached, prefix)
-            imports, walls = measure(repeats)
-            results[label] = {"imports": imports, "commands": walls}
+        results = measure(repeats, prefix)
     light_ok = all(
         not r["imports"][m]["heavy_modules"] and not r["commands"][c]["heavy_modules"]
         for r in results.values()
@@ -243,7 +257,8 @@ def main() -> None:
         [
             "# Start-up cost: imports and the command line",
             "",
-            f"Fresh interpreter per run, {repeats} runs after one warm-up. Imports are "
+            f"Fresh interpreter per run, {repeats} rounds after a warm-up round, every "
+            "item once per round (interleaved, so load bursts hit all alike). Imports are "
             "timed inside the child (interpreter start-up excluded); commands are the wall "
             "time of the whole process. *bytecode cached*: `.pyc` files read from a private "
             "`PYTHONPYCACHEPREFIX` (an installed package); *no bytecode cache*: "
