@@ -54,10 +54,11 @@ def test_inexact_schemes_say_so():
     assert all(i.exact for i in schemes() if i.name != "ignore-stragglers")
 
 
-def test_supports_m_matches_what_build_accepts():
+def test_supports_m_and_s_match_what_build_accepts():
     for info in schemes():
-        n, s = 12, 0 if info.name == "uncoded" else 2
-        assert info.feasible(n, s, 2) == info.supports_m, info.name
+        s = 2 if info.supports_s else 0
+        assert info.feasible(12, s, 2) == info.supports_m, info.name
+        assert info.feasible(12, 1, 1) == info.supports_s, info.name
 
 
 def test_unknown_scheme_suggests_the_closest():
