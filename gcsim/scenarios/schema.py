@@ -53,6 +53,7 @@ class Field:
     minimum: float | None = None
     exclusive_min: bool = False
     finite: bool = False
+    maximum: float | None = None
 
     @property
     def required(self) -> bool:
@@ -121,6 +122,9 @@ def check_value(path: str, f: Field, v: Any) -> Any:
         if v < f.minimum or (f.exclusive_min and v == f.minimum):
             op = ">" if f.exclusive_min else ">="
             raise ScenarioError(f"{path}: must be {op} {f.minimum:g}, got {v}")
+    if f.maximum is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+        if v > f.maximum:
+            raise ScenarioError(f"{path}: must be <= {f.maximum:g}, got {v}")
     if k == "list-str" and f.choices and not v:
         raise ScenarioError(f"{path}: expected at least one of {', '.join(f.choices)}")
     if k in ("float", "number") and f.finite and math.isinf(v):
@@ -295,6 +299,26 @@ SCHEMA: dict[str, dict[str, Field]] = {
             5.0,
             "live only: how long the server waits for workers to finish at the end (s)",
             minimum=0,
+        ),
+        "inject": Field(
+            "bool",
+            True,
+            "live only: wait out the drawn delays (true), or run with natural stragglers "
+            "only: real computation and contention, no injected delay (false)",
+        ),
+        "slow_workers": Field(
+            "list-int",
+            [],
+            "live only: workers that share their core with CPU-bound background processes "
+            "(real contention; see background)",
+            minimum=0,
+        ),
+        "background": Field(
+            "int",
+            1,
+            "live only: CPU-bound background processes pinned to each slow worker's core",
+            minimum=0,
+            maximum=16,
         ),
     },
     "output": {
