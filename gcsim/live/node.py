@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,12 +62,51 @@ def _build(point: dict[str, Any]) -> tuple[Any, Any, RunSpec]:
 
 # ----------------------------------------------------------------------------- worker
 def worker(comm: Any, spec: dict[str, Any]) -> None:
-    from mpi4py import MPI
 
     rank = comm.Get_rank()
     i = rank - 1
     poll = float(spec["live"]["poll_interval"])
     code, workload, _ = _build(spec)
+    live = spec["live"]
+    background: list[subprocess.Popen[bytes]] = []
+    if i in live.get("slow_workers", []):
+        background = _contend(i, int(live.get("background", 1)))
+    try:
+        _work(comm, code, workload, i, poll)
+    finally:
+        for proc in background:
+            proc.kill()
+            proc.wait()
+
+
+def _contend(i: int, count: int) -> list[subprocess.Popen[bytes]]:
+    """Real contention for worker i: pin it to one core and start ``count`` CPU-bound
+    background processes on the same core (they die with this worker)."""
+    from gcsim._lifeline import die_with_parent
+
+    cores = sorted(os.sched_getaffinity(0))
+    core = {cores[i % len(cores)]}
+    os.sched_setaffinity(0, core)
+
+    def pinned() -> None:
+        die_with_parent()
+        os.sched_setaffinity(0, core)
+
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", "while True: pass"],
+            preexec_fn=pinned,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
+def _work(comm: Any, code: Any, workload: Any, i: int, poll: float) -> None:
+    from mpi4py import MPI
+
     setup = _wait(comm, TAG_SETUP, poll)
     payloads, dimension = setup["payloads"], int(setup["dimension"])
     support = code.support(i)
@@ -296,7 +336,7 @@ def server(comm: Any, point: dict[str, Any], out: Path) -> int:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        run = serve(spec, transport, on_round=on_round, log=log)
+        run = serve(spec, transport, on_round=on_round, log=log, inject=bool(live["inject"]))
     finally:
         rounds_w.close()
         workers_w.close()

@@ -94,12 +94,18 @@ def serve(
     *,
     on_round: Callable[[dict[str, Any], list[tuple[Any, ...]]], None] | None = None,
     log: Callable[[str], None] | None = None,
+    inject: bool = True,
 ) -> LiveRun:
     """Run ``spec``'s rounds as the live server over ``transport``.
 
     ``on_round(record, worker_rows)`` is called after each round (the MPI node appends
     them to CSV files, flushed, so a crash keeps every finished round); its decode
     measurements (``rel_error``, ``loss``) are filled in at the end.
+
+    ``inject=False`` runs with natural stragglers only: the workers are sent zero
+    injected delays (failed workers still get no work), so round times are the real
+    computation, contention and messaging; the draws are still taken, so the seed
+    streams stay aligned with an injected run.
     """
     code = spec.code
     n = code.n
@@ -124,6 +130,9 @@ def serve(
     for _ in range(spec.rounds):
         C = compute.draw(loads)
         X = comm.draw(comm_loads)
+        if not inject:
+            C = np.where(np.isfinite(C), 0.0, C)
+            X = np.zeros_like(X)
         t0 = transport.now()
         given = proto.start_round(t0, C, X)
         r = proto.round
