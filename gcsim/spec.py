@@ -180,6 +180,21 @@ class RunSpec:
         comm_cfg = comm_delays if comm_delays is not None else {"model": "constant", "value": 0.0}
         comm = make_delay(comm_cfg)
         wl_cfg, dim = resolve_workload(workload, dimension)
+        from gcsim.resources import estimate_run
+
+        fast = engine == "fast" or (
+            engine == "auto" and fast_path_applies(compute, comm, network, costs, policy)[0]
+        )
+        estimate_run(
+            n=code.n,
+            d=code.d,
+            m=code.m,
+            rounds=rounds,
+            dimension=dim,
+            fast=fast,
+            workload=dict(wl_cfg) if isinstance(wl_cfg, Mapping) else None,
+            record_workers=bool(record_workers),
+        ).check(f"{code.name} with n={code.n}, {rounds} rounds, l={dim}")
         return cls(
             code=code,
             compute=compute,

@@ -156,5 +156,12 @@ def make_code(
     InfeasibleParametersError
         When (n, s, m) violate the scheme's constraints (the message names the nearest
         feasible choices).
+    ResourceError
+        When the code's coefficients cannot fit in memory (checked before building).
     """
-    return scheme_info(name).build(n=n, s=s, m=m, rng=rng, **options)
+    info = scheme_info(name)
+    if all(isinstance(x, int) and not isinstance(x, bool) for x in (n, s, m)):
+        from gcsim.resources import check_code_size
+
+        check_code_size(name, n, max(s, 0), max(m, 1))
+    return info.build(n=n, s=s, m=m, rng=rng, **options)

@@ -21,6 +21,7 @@ from typing import Any
 from gcsim.codes import CODES, make_code, scheme_info
 from gcsim.delays import make_delay
 from gcsim.errors import GcsimError, InfeasibleParametersError
+from gcsim.resources import ResourceError, check_points, estimate_run
 from gcsim.rng import stream
 from gcsim.scenarios.schema import SCHEMA, ScenarioError, check_value
 from gcsim.spec import resolve_workload
@@ -161,6 +162,8 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
         factors.append(
             [{k: _check_sweep_path(resolved, k, z[k][i]) for k in z} for i in range(length)]
         )
+    count = math.prod(len(f) for f in factors) * len(resolved["schemes"])
+    check_points(count * resolved["scenario"]["replicates"], "the scenario")
     points: list[Point] = []
     keys = factor_keys(resolved)
     for combo in itertools.product(*factors) if factors else [()]:
@@ -240,6 +243,25 @@ def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
         raise ScenarioError(f"cluster.network.bytes_per_value: must be 2, 4, 8 or 16; got {bpv}")
 
 
+def _check_size(sc: dict[str, Any], code: Any, assign: dict[str, Any], label: str) -> None:
+    """Refuse a point that cannot fit in memory (one line with the estimate)."""
+    wl = dict(sc["workload"])
+    _, dim = resolve_workload(wl, None)
+    engine = sc["scenario"]["engine"]
+    try:
+        estimate_run(
+            n=code.n,
+            d=code.d,
+            m=code.m,
+            rounds=sc["scenario"]["rounds"],
+            dimension=dim,
+            fast=engine != "des" and sc["cluster"]["policy"] == "cancel",
+            workload=None if wl.get("model") == "none" else wl,
+        ).check(f"schemes ({label}) at {_describe(assign)}")
+    except ResourceError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
 def _scheme_points(
     sc: dict[str, Any], sch: dict[str, Any], assign: dict[str, Any], keys: list[str], start: int
 ) -> list[Point]:
@@ -261,7 +283,8 @@ def _scheme_points(
     dtype = str(wl.get("dtype", "float64"))
     status, error = "pending", ""
     try:
-        make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
+        code = make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
+        _check_size(sc, code, assign, sch["label"])
     except InfeasibleParametersError as exc:
         status, error = "infeasible", str(exc)
     except GcsimError as exc:
