@@ -36,8 +36,8 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 import numpy as np
 
@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_EXHAUSTIVE_LIMIT",
     "DEFAULT_L",
     "Check",
+    "CheckSettings",
     "ContractReport",
     "check_assignment",
     "check_code",
@@ -84,6 +85,32 @@ _MAX_DENSE = 4_000_000
 _DETERMINED = 1e-9
 
 Seed = int | np.random.Generator | None
+
+
+class CheckSettings(TypedDict, total=False):
+    """The keyword arguments every check takes (all optional; see the module docstring)."""
+
+    rng: Seed
+    l: int
+    exhaustive_limit: int
+    samples: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """:class:`CheckSettings` with the defaults filled in."""
+
+    rng: Seed = 0
+    l: int = DEFAULT_L
+    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT
+    samples: int = DEFAULT_SAMPLES
+    orders: int = DEFAULT_ORDERS
+
+
+def _settings(settings: CheckSettings) -> _Settings:
+    """The settings with their defaults; a TypeError for a name no check takes."""
+    return _Settings(**settings)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -187,18 +214,11 @@ def _workers(code: GradientCode, gen: np.random.Generator) -> list[int]:
 
 
 # ---------------------------------------------------------------------------- checks
-def check_declared_parameters(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_declared_parameters(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """n, k, s, m, d, exact, field and the decode rule are well formed and consistent
     (d is the largest support, ``0 <= s < n``, the rule's threshold is ``n - s``, a
     registered scheme's declared ``exact`` and ``supports_m`` match the code)."""
+    _settings(settings)
     for attr in ("n", "k", "s", "m", "d"):
         v = getattr(code, attr)
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -275,19 +295,12 @@ def _check_registry_entry(code: GradientCode) -> None:
         raise _fail(code, f"the registry declares supports_m=False but m={code.m}")
 
 
-def check_assignment(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_assignment(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """Supports, coefficient blocks, ``assignment`` and ``B`` describe one assignment:
     supports are sorted distinct partition ids, coefficient blocks have shape
     ``(len(support), m)`` and are finite, ``assignment[i]`` is exactly the support, ``B``
     is zero outside it and equals the blocks inside, and every partition is held."""
+    _settings(settings)
     n, k, m = code.n, code.k, code.m
     want = np.complex128 if code.field == "complex" else np.float64
     A = code.assignment
@@ -328,19 +341,12 @@ def check_assignment(
                 raise _fail(code, f"B[{i}] does not hold coefficients({i})")
 
 
-def check_message_length(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_message_length(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """``message_length(l)`` is ``ceil(l / m)`` reals (``2 ceil(l / 2)`` for a complex
     code) and ``encode`` returns that many per worker: float64 for float64 partials,
     float32 for float32 ones."""
-    gen = as_generator(rng)
+    cfg = _settings(settings)
+    gen, l = as_generator(cfg.rng), cfg.l
     for length in sorted({1, 2, l, l + 1, 3 * code.m, 3 * code.m + 1}):
         want = 2 * math.ceil(length / 2) if code.field == "complex" else math.ceil(length / code.m)
         got = code.message_length(length)
@@ -359,20 +365,13 @@ def check_message_length(
             )
 
 
-def check_encode(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_encode(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """Row i of ``encode`` depends only on worker i's support (partitions it lacks are
     poisoned with NaN), equals ``encode_worker(i, ...)`` from all partitions or only its
     own, and equals what the declared coefficients define (:func:`reference_messages`),
     in float64 and float32."""
-    gen = as_generator(rng)
+    cfg = _settings(settings)
+    gen, l = as_generator(cfg.rng), cfg.l
     P = gen.standard_normal((code.k, l))
     ref, mags = reference_messages(code, P)
     for dtype, eps in ((np.float64, EPS64), (np.float32, EPS32)):
@@ -413,33 +412,23 @@ def check_encode(
                 raise _fail(code, f"{what} for worker {i} differs from encode(partials)[{i}]")
 
 
-def check_round_trips(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_round_trips(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """Every responder set of size ``>= n - s`` (all of them, or a sample; see
     :func:`straggler_sets`) is decodable and ``decode(encode(P))`` is the sum of the
     partials within :func:`decode_tolerance` of the decoder's condition number (exact
     codes; an inexact code must return a finite estimate). On a few sets also: float32
     messages within the float32 tolerance, any order of the responders, and the generic
     least-squares decoder."""
-    _round_trips(code, rng=rng, l=l, exhaustive_limit=exhaustive_limit, samples=samples)
+    _round_trips(code, _settings(settings))
 
 
-def _round_trips(
-    code: GradientCode, *, rng: Seed, l: int, exhaustive_limit: int, samples: int
-) -> tuple[int, bool]:
-    gen = as_generator(rng)
+def _round_trips(code: GradientCode, cfg: _Settings) -> tuple[int, bool]:
+    gen, l = as_generator(cfg.rng), cfg.l
     P = gen.standard_normal((code.k, l))
     with _no_error(code, "encode"):
         M = code.encode(P)
     sets, exhaustive = straggler_sets(
-        code.n, code.s, exhaustive_limit=exhaustive_limit, samples=samples, rng=gen
+        code.n, code.s, exhaustive_limit=cfg.exhaustive_limit, samples=cfg.samples, rng=gen
     )
     for stragglers in sets:
         R = _complement(code.n, stragglers)
@@ -510,15 +499,7 @@ def _decode_and_compare(
     return dec
 
 
-def check_not_decodable(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_not_decodable(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """Arbitrary responder sets (every subset when ``2^n <= exhaustive_limit / 4``, else
     ``samples`` random ones of every size): a set ``is_decodable`` rejects makes
     ``decoder`` and ``decode`` raise :class:`~gcsim.errors.NotDecodableError` with a
@@ -526,17 +507,15 @@ def check_not_decodable(
     leaves a residual above 1e-9: ``is_decodable`` is not too pessimistic); a set it
     accepts decodes (within tolerance for an exact code) and stays
     decodable when a worker is added (monotone); the empty set never decodes."""
-    _not_decodable(code, rng=rng, l=l, exhaustive_limit=exhaustive_limit, samples=samples)
+    _not_decodable(code, _settings(settings))
 
 
-def _not_decodable(
-    code: GradientCode, *, rng: Seed, l: int, exhaustive_limit: int, samples: int
-) -> int:
-    gen = as_generator(rng)
+def _not_decodable(code: GradientCode, cfg: _Settings) -> int:
+    gen, l, samples = as_generator(cfg.rng), cfg.l, cfg.samples
     n = code.n
     P = gen.standard_normal((code.k, l))
     M = code.encode(P)
-    if 2**n <= exhaustive_limit // 4:
+    if 2**n <= cfg.exhaustive_limit // 4:
         sets: list[tuple[int, ...]] = [
             c for t in range(n + 1) for c in itertools.combinations(range(n), t)
         ]
@@ -616,24 +595,16 @@ def _least_squares_residual(B: np.ndarray, R: Sequence[int], m: int) -> float:
     return float(np.abs(X.T @ BR - T).max())
 
 
-def check_tracker(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_tracker(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """The tracker built from ``code.decode_rule`` agrees with ``is_decodable`` on every
     prefix of ``orders`` random arrival orders. A ``general`` rule without early checks
     (n above ``early_up_to``) must say so and be the count rule at ``n - s`` (and any
     ``n - s`` responders must indeed decode). ``reset`` forgets every responder."""
-    _tracker(code, rng=rng, orders=orders)
+    _tracker(code, _settings(settings))
 
 
-def _tracker(code: GradientCode, *, rng: Seed, orders: int) -> int:
-    gen = as_generator(rng)
+def _tracker(code: GradientCode, cfg: _Settings) -> int:
+    gen, orders = as_generator(cfg.rng), cfg.orders
     rule = code.decode_rule
     _check_rule_shape(code, rule)
     counting = rule.kind == "general" and not rule.early_checks
@@ -673,24 +644,17 @@ def _tracker(code: GradientCode, *, rng: Seed, orders: int) -> int:
     return orders
 
 
-def check_stability_reporting(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    l: int = DEFAULT_L,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-) -> None:
+def check_stability_reporting(code: GradientCode, **settings: Unpack[CheckSettings]) -> None:
     """For decodable sets (all workers and sampled ``n - s`` sets) the decoder reports
     honest numbers: ``responders`` sorted, ``matrix`` of shape ``(m, |R|)`` zero outside
     ``rows``, ``cond >= 1`` and ``l1_amplification`` equal to ``max_u sum_r |A[u, r]|``,
     ``residual`` equal to ``max |A B_R - [I..I]|`` recomputed from the dense rows; all
     finite, and within ``residual_tol`` for an exact code."""
-    gen = as_generator(rng)
+    cfg = _settings(settings)
+    gen = as_generator(cfg.rng)
     n, m = code.n, code.m
     sets = [np.arange(n)]
-    for _ in range(min(samples, 5)):
+    for _ in range(min(cfg.samples, 5)):
         sets.append(np.sort(gen.choice(n, n - code.s, replace=False)))
     T = np.zeros((m, code.k * m))
     for u in range(m):
@@ -767,25 +731,19 @@ def parametrize_checks(argname: str = "check") -> Any:
 
 @dataclass(frozen=True)
 class ContractReport:
-    """What :func:`check_code` checked (it raises on the first breach)."""
+    """What :func:`check_code` checked (it raises on the first breach); a count whose
+    check was skipped stays at its default."""
 
     code: str
-    checks: tuple[str, ...]
-    straggler_sets: int
-    exhaustive: bool
-    responder_sets: int
-    arrival_orders: int
+    checks: tuple[str, ...] = ()
+    straggler_sets: int = 0
+    exhaustive: bool = True
+    responder_sets: int = 0
+    arrival_orders: int = 0
 
 
 def check_code(
-    code: GradientCode,
-    *,
-    rng: Seed = 0,
-    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
-    l: int = DEFAULT_L,
-    samples: int = DEFAULT_SAMPLES,
-    orders: int = DEFAULT_ORDERS,
-    skip: Sequence[str] = (),
+    code: GradientCode, *, skip: Sequence[str] = (), **settings: Unpack[CheckSettings]
 ) -> ContractReport:
     """Run every contract check (:data:`CHECKS`) on ``code``.
 
@@ -817,30 +775,21 @@ def check_code(
         raise InvalidInputError(
             f"unknown check(s) {sorted(unknown)}; known: {[c.name for c in CHECKS]}"
         )
-    gen = as_generator(rng)
-    ran: list[str] = []
-    n_sets, exhaustive, n_subsets, n_orders = 0, True, 0, 0
+    # one random stream shared by every check (None, the default, is seed 0)
+    shared: CheckSettings = {**settings, "rng": as_generator(settings.get("rng"))}
+    cfg = _settings(shared)  # a TypeError for an unknown name, before any check runs
+    report = ContractReport(code=repr(code))
     for check in CHECKS:
         if check.name in skip:
             continue
         if check.name == "round_trips":
-            n_sets, exhaustive = _round_trips(
-                code, rng=gen, l=l, exhaustive_limit=exhaustive_limit, samples=samples
-            )
+            n_sets, exhaustive = _round_trips(code, cfg)
+            report = replace(report, straggler_sets=n_sets, exhaustive=exhaustive)
         elif check.name == "not_decodable":
-            n_subsets = _not_decodable(
-                code, rng=gen, l=l, exhaustive_limit=exhaustive_limit, samples=samples
-            )
+            report = replace(report, responder_sets=_not_decodable(code, cfg))
         elif check.name == "tracker":
-            n_orders = _tracker(code, rng=gen, orders=orders)
+            report = replace(report, arrival_orders=_tracker(code, cfg))
         else:
-            check(code, rng=gen, l=l, exhaustive_limit=exhaustive_limit, samples=samples)
-        ran.append(check.name)
-    return ContractReport(
-        code=repr(code),
-        checks=tuple(ran),
-        straggler_sets=n_sets,
-        exhaustive=exhaustive,
-        responder_sets=n_subsets,
-        arrival_orders=n_orders,
-    )
+            check(code, **shared)
+        report = replace(report, checks=(*report.checks, check.name))
+    return report
