@@ -56,6 +56,12 @@ def ok_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["status"].astype(str) == "ok"].copy()
 
 
+def ok_summary(obj: ResultsLike | pd.DataFrame) -> pd.DataFrame:
+    """The ``status == "ok"`` rows of the summary table (:func:`ok_rows` of
+    :func:`summary_of`)."""
+    return ok_rows(summary_of(obj))
+
+
 def labels(df: pd.DataFrame) -> pd.Series:
     """The scheme label column as text (``"?"`` where missing)."""
     if "scheme" not in df.columns:
@@ -145,3 +151,14 @@ def select_cluster(
     )
     rec, s_used = pick(rec, s_col, s)
     return rec, n_used, s_used
+
+
+def cluster_records(
+    results: ResultsLike, column: str, n: Any, s: Any
+) -> tuple[pd.DataFrame, Any, Any] | None:
+    """:func:`select_cluster` of the results' records, or ``None`` when there are no
+    records or they lack ``column``."""
+    rec = records_of(results)
+    if rec.empty or column not in rec.columns:
+        return None
+    return select_cluster(rec, summary_of(results), n, s)

@@ -8,25 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gcsim.plots._data import (
-    ResultsLike,
-    as_bool,
-    labels,
-    num,
-    records_of,
-    select_cluster,
-    single_values,
-    summary_of,
-)
-from gcsim.plots.style import (
-    SchemeStyle,
-    add_legend,
-    empty_state,
-    new_axes,
-    ordered,
-    resolve_styles,
-    style_context,
-)
+from gcsim.plots._data import ResultsLike, as_bool, cluster_records, labels, num, single_values
+from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["CDF_COLUMNS", "plot_round_time_cdf", "round_time_cdf_data"]
 
@@ -59,10 +42,10 @@ def round_time_cdf_data(
         Columns :data:`CDF_COLUMNS`: per scheme the sorted durations (s) and
         ``cdf = i / N`` (i = 1..N), the fraction of its rounds no longer than that.
     """
-    rec = records_of(results)
-    if rec.empty or "duration" not in rec.columns:
+    cluster = cluster_records(results, "duration", n, s)
+    if cluster is None:
         return pd.DataFrame(columns=list(CDF_COLUMNS))
-    rec, n_used, s_used = select_cluster(rec, summary_of(results), n, s)
+    rec, n_used, s_used = cluster
     dur = num(rec, "duration")
     keep = np.isfinite(dur)
     if "decoded" in rec.columns:
@@ -110,18 +93,12 @@ def plot_round_time_cdf(
     -------
     Axes
     """
-    with style_context():
-        if ax is None:
-            ax = new_axes()[1][0]
-        ax.set_xlabel("round time t (s, simulated)")
-        ax.set_ylabel("fraction of rounds ≤ t")
+    with styled_axes(ax, "round time t (s, simulated)", "fraction of rounds ≤ t") as ax:
         where = single_values(data, {"n": "n", "s": "requested s"})
         ax.set_title(title or "Round time CDF" + (f" ({', '.join(where)})" if where else ""))
         if data.empty:
             return empty_state(ax, "no decoded rounds in the records")
-        st = resolve_styles(data["scheme"], styles)
-        for scheme in ordered(data["scheme"], st):
-            g = data[data["scheme"] == scheme]
+        for scheme, style, g in scheme_rows(data, styles):
             x = g["duration"].to_numpy(float)
             y = g["cdf"].to_numpy(float)
             x = np.concatenate([[x[0]], x])
@@ -130,9 +107,9 @@ def plot_round_time_cdf(
                 x,
                 y,
                 where="post",
-                color=st[scheme].color,
-                linestyle=st[scheme].linestyle,
-                label=st[scheme].legend(scheme),
+                color=style.color,
+                linestyle=style.linestyle,
+                label=style.legend(scheme),
             )
         if logx and (data["duration"] > 0).all():
             ax.set_xscale("log")

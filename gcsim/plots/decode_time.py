@@ -9,16 +9,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from gcsim.plots._data import ResultsLike, labels, num, ok_rows, summary_of
-from gcsim.plots.style import (
-    SchemeStyle,
-    add_legend,
-    empty_state,
-    new_axes,
-    ordered,
-    resolve_styles,
-    style_context,
-)
+from gcsim.plots._data import ResultsLike, labels, num, ok_summary
+from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["DECODE_COLUMNS", "decode_time_vs_n_data", "plot_decode_time_vs_n"]
 
@@ -66,7 +58,7 @@ def decode_time_vs_n_data(
     """
     if column not in _YLABEL:
         raise ValueError(f"column must be one of {sorted(_YLABEL)}; got column={column!r}")
-    df = ok_rows(summary_of(results))
+    df = ok_summary(results)
     df = pd.DataFrame({"scheme": labels(df), "n": num(df, "n"), "v": num(df, column)})
     df = df[np.isfinite(df["v"]) & (df["v"] > 0) & np.isfinite(df["n"])]
     if df.empty:
@@ -106,29 +98,25 @@ def plot_decode_time_vs_n(
     -------
     Axes
     """
-    with style_context():
-        if ax is None:
-            ax = new_axes()[1][0]
-        column = str(data["column"].iloc[0]) if len(data) else "mean_decode_wall"
-        factor, unit = time_unit(data["mean"].to_numpy(float)) if len(data) else (1.0, "s")
-        ax.set_xlabel("workers n")
-        ax.set_ylabel(_YLABEL.get(column, "decode time per round ({unit})").format(unit=unit))
+    column = str(data["column"].iloc[0]) if len(data) else "mean_decode_wall"
+    factor, unit = time_unit(data["mean"].to_numpy(float)) if len(data) else (1.0, "s")
+    ylabel = _YLABEL.get(column, "decode time per round ({unit})").format(unit=unit)
+    with styled_axes(ax, "workers n", ylabel) as ax:
         ax.set_title(title or "Decode time vs cluster size")
         if data.empty:
             return empty_state(ax, "no decode times measured")
         ax.set_yscale("log")
-        st = resolve_styles(data["scheme"], styles)
-        for scheme in ordered(data["scheme"], st):
-            g = data[data["scheme"] == scheme].sort_values("n")
+        for scheme, style, rows in scheme_rows(data, styles):
+            g = rows.sort_values("n")
             x = g["n"].to_numpy(float)
             y = g["mean"].to_numpy(float) * factor
-            ax.plot(x, y, label=st[scheme].legend(scheme), **st[scheme].line_kwargs())
+            ax.plot(x, y, label=style.legend(scheme), **style.line_kwargs())
             if (g["max"] > g["min"]).any():
                 ax.fill_between(
                     x,
                     g["min"].to_numpy(float) * factor,
                     g["max"].to_numpy(float) * factor,
-                    color=st[scheme].color,
+                    color=style.color,
                     alpha=0.12,
                     linewidth=0,
                     label=f"_range {scheme}",

@@ -9,24 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gcsim.plots._data import (
-    ResultsLike,
-    labels,
-    num,
-    records_of,
-    select_cluster,
-    single_values,
-    summary_of,
-)
-from gcsim.plots.style import (
-    SchemeStyle,
-    add_legend,
-    empty_state,
-    new_axes,
-    ordered,
-    resolve_styles,
-    style_context,
-)
+from gcsim.plots._data import ResultsLike, cluster_records, labels, num, single_values
+from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["LOSS_COLUMNS", "loss_vs_time_data", "plot_loss_vs_time"]
 
@@ -65,10 +49,10 @@ def loss_vs_time_data(
         Columns :data:`LOSS_COLUMNS` (``time``: the records' ``end``, simulated
         seconds), sorted by scheme and time; empty when no loss is finite.
     """
-    rec = records_of(results)
-    if rec.empty or "loss" not in rec.columns:
+    cluster = cluster_records(results, "loss", n, s)
+    if cluster is None:
         return pd.DataFrame(columns=list(LOSS_COLUMNS))
-    rec, n_used, s_used = select_cluster(rec, summary_of(results), n, s)
+    rec, n_used, s_used = cluster
     df = pd.DataFrame(
         {
             "scheme": labels(rec),
@@ -121,11 +105,7 @@ def plot_loss_vs_time(
     -------
     Axes
     """
-    with style_context():
-        if ax is None:
-            ax = new_axes()[1][0]
-        ax.set_xlabel("simulated wall-clock time (s)")
-        ax.set_ylabel("training loss (objective value)")
+    with styled_axes(ax, "simulated wall-clock time (s)", "training loss (objective value)") as ax:
         where = single_values(data, {"n": "n", "s": "requested s"})
         reps = sorted(set(data["replicate"])) if "replicate" in data.columns else []
         if len(reps) == 1:
@@ -133,13 +113,11 @@ def plot_loss_vs_time(
         ax.set_title(title or "Training loss vs time" + (f" ({', '.join(where)})" if where else ""))
         if data.empty:
             return empty_state(ax, "no finite training loss\n(the scenario trains no model)")
-        st = resolve_styles(data["scheme"], styles)
-        for scheme in ordered(data["scheme"], st):
-            g = data[data["scheme"] == scheme]
-            kw: dict[str, Any] = {"color": st[scheme].color, "linestyle": st[scheme].linestyle}
+        for scheme, style, g in scheme_rows(data, styles):
+            kw: dict[str, Any] = {"color": style.color, "linestyle": style.linestyle}
             if len(g) <= 20:
-                kw.update(marker=st[scheme].marker, fillstyle=st[scheme].fillstyle)
-            label = st[scheme].legend(scheme)
+                kw.update(marker=style.marker, fillstyle=style.fillstyle)
+            label = style.legend(scheme)
             ax.plot(g["time"].to_numpy(float), g["loss"].to_numpy(float), label=label, **kw)
         if logy and (data["loss"] > 0).all():
             ax.set_yscale("log")

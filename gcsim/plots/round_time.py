@@ -16,20 +16,11 @@ from gcsim.plots._data import (
     as_int_if_whole,
     labels,
     num,
-    ok_rows,
+    ok_summary,
     pick,
     single_values,
-    summary_of,
 )
-from gcsim.plots.style import (
-    SchemeStyle,
-    add_legend,
-    empty_state,
-    new_axes,
-    ordered,
-    resolve_styles,
-    style_context,
-)
+from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["ROUND_TIME_COLUMNS", "plot_round_time_vs_s", "round_time_vs_s_data"]
 
@@ -77,7 +68,7 @@ def round_time_vs_s_data(
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1); got level={level!r}")
-    df = ok_rows(summary_of(results))
+    df = ok_summary(results)
     df = df.assign(
         scheme=labels(df),
         n=num(df, "n"),
@@ -144,33 +135,25 @@ def plot_round_time_vs_s(
     -------
     Axes
     """
-    with style_context():
-        if ax is None:
-            ax = new_axes()[1][0]
-        ax.set_xlabel("stragglers tolerated s (workers)")
-        ax.set_ylabel("mean round time (s, simulated)")
+    with styled_axes(
+        ax, "stragglers tolerated s (workers)", "mean round time (s, simulated)"
+    ) as ax:
         where = "".join(f" ({w})" for w in single_values(data, {"n": "n"}))
         ax.set_title(title or f"Mean round time vs stragglers tolerated{where}")
         if data.empty:
             return empty_state(ax, "no successful points with a finite mean round time")
-        st = resolve_styles(data["scheme"], styles)
         level = float(data["level"].iloc[0]) if "level" in data.columns else 0.95
-        for scheme in ordered(data["scheme"], st):
-            g = data[data["scheme"] == scheme].sort_values("s")
+        for scheme, style, rows in scheme_rows(data, styles):
+            g = rows.sort_values("s")
             x = g["s"].to_numpy(float)
-            ax.plot(
-                x,
-                g["mean"].to_numpy(float),
-                label=st[scheme].legend(scheme),
-                **st[scheme].line_kwargs(),
-            )
+            ax.plot(x, g["mean"].to_numpy(float), label=style.legend(scheme), **style.line_kwargs())
             lo, hi = g["ci_low"].to_numpy(float), g["ci_high"].to_numpy(float)
             if np.isfinite(lo).any():
                 ax.fill_between(
                     x,
                     lo,
                     hi,
-                    color=st[scheme].color,
+                    color=style.color,
                     alpha=0.18,
                     linewidth=0,
                     label=f"_ci {scheme}",

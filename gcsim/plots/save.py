@@ -17,6 +17,7 @@ from gcsim.plots._data import (
     ResultsLike,
     as_int_if_whole,
     labels,
+    ok_summary,
     records_of,
     single_values,
     summary_of,
@@ -113,30 +114,27 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
     list of FigurePlan
         One per :data:`FIGURES` entry, in that order.
     """
-    summary = summary_of(results)
-    ok = summary[summary["status"].astype(str) == "ok"] if "status" in summary else summary
-    all_n = _nums(ok, "n")
+    all_n = _nums(ok_summary(results), "n")
     plans: list[FigurePlan] = []
 
-    data = round_time_vs_s_data(results)
-    plan = FigurePlan("round_time_vs_s", data)
-    if data.empty:
-        plan.reason = "no successful point has a finite mean round time"
-    else:
-        n_used = data["n"].iloc[0]
+    plan = _plan(
+        "round_time_vs_s",
+        round_time_vs_s_data(results),
+        "no successful point has a finite mean round time",
+    )
+    if plan.drawn:
+        n_used = plan.data["n"].iloc[0]
         if len(all_n) > 1:
             plan.note = (
                 f"at n = {n_used}: the most common n, ties to the largest, of {_join(all_n)}"
             )
-        if data.groupby("scheme")["s"].nunique().max() < 2:
+        if plan.data.groupby("scheme")["s"].nunique().max() < 2:
             plan.reason = f"s does not vary (one s per scheme at n = {n_used})"
     plans.append(plan)
 
     data = tradeoff_d_vs_m_data(results)
-    plan = FigurePlan("tradeoff_d_vs_m", data)
-    if data.empty:
-        plan.reason = "no successful point with known s, m and d"
-    else:
+    plan = _plan("tradeoff_d_vs_m", data, "no successful point with known s, m and d")
+    if plan.drawn:
         per_s = data.groupby("s")["scheme"].nunique()
         shared = [as_int_if_whole(v) for v in per_s.index[per_s >= 2]]
         panels = shared or _values(data, "s")
@@ -153,45 +151,54 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
         plan.options["panels"] = panels
     plans.append(plan)
 
-    data = stability_vs_n_data(results)
-    plan = FigurePlan("stability_vs_n", data)
-    if data.empty:
-        plan.reason = (
-            "no relative error or condition number was measured (timing-only runs, "
-            "or no successful point)"
-        )
-    elif len(_values(data, "n")) < 2:
-        plan.reason = f"n does not vary (n = {_values(data, 'n')[0]})"
-    elif data["failed"].any():
+    plan = _plan(
+        "stability_vs_n",
+        stability_vs_n_data(results),
+        "no relative error or condition number was measured (timing-only runs, "
+        "or no successful point)",
+    )
+    _needs_two_n(plan)
+    if plan.drawn and plan.data["failed"].any():
         plan.note = "crosses at the top mark numerical failures (inf)"
     plans.append(plan)
 
-    data = round_time_cdf_data(results)
-    plan = FigurePlan("round_time_cdf", data)
+    plan = _plan("round_time_cdf", round_time_cdf_data(results), "no decoded round in the records")
     if records_of(results).empty:
         plan.reason = "no per-round records (load the results with records=True)"
-    elif data.empty:
-        plan.reason = "no decoded round in the records"
-    else:
-        plan.note = _join(single_values(data, _CLUSTER))
+    elif plan.drawn:
+        plan.note = _join(single_values(plan.data, _CLUSTER))
     plans.append(plan)
 
-    data = loss_vs_time_data(results)
-    plan = FigurePlan("loss_vs_time", data)
-    if data.empty:
-        plan.reason = "no finite training loss: the scenario trains no model"
-    else:
-        plan.note = _join([*single_values(data, _CLUSTER), "one run per scheme"])
+    plan = _plan(
+        "loss_vs_time",
+        loss_vs_time_data(results),
+        "no finite training loss: the scenario trains no model",
+    )
+    if plan.drawn:
+        plan.note = _join([*single_values(plan.data, _CLUSTER), "one run per scheme"])
     plans.append(plan)
 
-    data = decode_time_vs_n_data(results)
-    plan = FigurePlan("decode_time_vs_n", data)
-    if data.empty:
-        plan.reason = "no successful point has a measured decode time"
-    elif len(_values(data, "n")) < 2:
-        plan.reason = f"n does not vary (n = {_values(data, 'n')[0]})"
+    plan = _plan(
+        "decode_time_vs_n",
+        decode_time_vs_n_data(results),
+        "no successful point has a measured decode time",
+    )
+    _needs_two_n(plan)
     plans.append(plan)
     return plans
+
+
+def _plan(name: str, data: pd.DataFrame, empty: str) -> FigurePlan:
+    """The plan of figure ``name`` showing ``data``: skipped for the reason ``empty``
+    when its data function found nothing."""
+    return FigurePlan(name, data, reason=empty if data.empty else None)
+
+
+def _needs_two_n(plan: FigurePlan) -> None:
+    """Skip a figure drawn against n when its data hold a single n."""
+    ns = _values(plan.data, "n")
+    if plan.drawn and len(ns) < 2:
+        plan.reason = f"n does not vary (n = {ns[0]})"
 
 
 def _draw(plan: FigurePlan, styles: Mapping[str, SchemeStyle]) -> Figure:

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
-from gcsim.plots._data import ResultsLike, labels, num, ok_rows, summary_of
+from gcsim.plots._data import ResultsLike, labels, num, ok_summary
 from gcsim.plots.style import (
     SchemeStyle,
     empty_state,
@@ -85,7 +85,7 @@ def stability_vs_n_data(results: ResultsLike | pd.DataFrame) -> pd.DataFrame:
         Columns :data:`STABILITY_COLUMNS` (``points``: measured rows in the group), one
         row per (scheme, dtype, n, metric), sorted.
     """
-    df = ok_rows(summary_of(results))
+    df = ok_summary(results)
     base = pd.DataFrame(
         {
             "scheme": labels(df),

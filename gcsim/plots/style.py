@@ -23,14 +23,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from gcsim.codes.info import SchemeInfo
+from gcsim.codes.info import SchemeInfo, StyleHint
 from gcsim.codes.registry import schemes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "LINESTYLES",
@@ -44,9 +47,11 @@ __all__ = [
     "new_axes",
     "registry_family",
     "registry_order",
+    "scheme_rows",
     "scheme_styles",
     "style_context",
     "style_for",
+    "styled_axes",
 ]
 
 #: The Okabe–Ito palette, in slot order (the built-in schemes declare the first seven
@@ -128,13 +133,19 @@ class SchemeStyle:
     inexact: bool = False
 
     @property
+    def hint(self) -> StyleHint:
+        """Colour, marker and exactness as a registry :class:`~gcsim.codes.StyleHint`,
+        whose rules give the fill and the legend text."""
+        return StyleHint(self.color, self.marker, inexact=self.inexact)
+
+    @property
     def fillstyle(self) -> str:
         """Matplotlib marker fill: ``"none"`` (hollow) for an inexact scheme."""
-        return "none" if self.inexact else "full"
+        return self.hint.fillstyle
 
     def legend(self, label: str) -> str:
         """The legend text of ``label``: with ``" (inexact)"`` for an inexact scheme."""
-        return f"{label} (inexact)" if self.inexact else label
+        return self.hint.label(label)
 
     def marker_kwargs(self) -> dict[str, Any]:
         """Colour, marker and fill for ``Axes.plot`` (no line style)."""
@@ -290,6 +301,27 @@ def new_axes(
     fig = Figure(figsize=(width, height), layout="constrained")
     axs = fig.subplots(1, ncols, squeeze=False)[0]
     return fig, list(axs)
+
+
+@contextmanager
+def styled_axes(ax: Axes | None, xlabel: str, ylabel: str) -> Iterator[Axes]:
+    """How a one-panel figure starts: inside :func:`style_context`, ``ax`` (or the panel
+    of a new :func:`new_axes` figure) with its axis labels set."""
+    with style_context():
+        if ax is None:
+            ax = new_axes()[1][0]
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        yield ax
+
+
+def scheme_rows(
+    data: pd.DataFrame, styles: Mapping[str, SchemeStyle] | None
+) -> list[tuple[str, SchemeStyle, pd.DataFrame]]:
+    """``(label, style, rows)`` for every scheme of ``data`` (its ``scheme`` column), in
+    legend order, ``styles`` completed as by :func:`resolve_styles`."""
+    st = resolve_styles(data["scheme"], styles)
+    return [(x, st[x], data[data["scheme"] == x]) for x in ordered(data["scheme"], st)]
 
 
 def add_legend(

@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from gcsim.plots._data import (
-    ResultsLike,
-    as_int_if_whole,
-    labels,
-    most_common,
-    num,
-    ok_rows,
-    summary_of,
-)
-from gcsim.plots.style import (
-    SchemeStyle,
-    add_legend,
-    empty_state,
-    new_axes,
-    ordered,
-    resolve_styles,
-    style_context,
-)
+from gcsim.plots._data import ResultsLike, as_int_if_whole, labels, most_common, num, ok_summary
+from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["TRADEOFF_COLUMNS", "plot_tradeoff_d_vs_m", "tradeoff_d_vs_m_data"]
 
@@ -60,7 +43,7 @@ def tradeoff_d_vs_m_data(
         Columns :data:`TRADEOFF_COLUMNS` (``points``: how many summary rows share it),
         sorted by s, scheme, m, d.
     """
-    df = ok_rows(summary_of(results))
+    df = ok_summary(results)
     df = pd.DataFrame(
         {"scheme": labels(df), "s": num(df, "s"), "m": num(df, "m"), "d": num(df, "d")}
     )
@@ -105,11 +88,11 @@ def plot_tradeoff_d_vs_m(
     -------
     Axes
     """
-    with style_context():
-        if ax is None:
-            ax = new_axes()[1][0]
-        ax.set_xlabel("communication reduction m (messages of ⌈l/m⌉ values)")
-        ax.set_ylabel("computation load d (partitions per worker)")
+    with styled_axes(
+        ax,
+        "communication reduction m (messages of ⌈l/m⌉ values)",
+        "computation load d (partitions per worker)",
+    ) as ax:
         if s is None and not data.empty:
             s = most_common(data["s"])
         if s is not None:
@@ -119,25 +102,22 @@ def plot_tradeoff_d_vs_m(
         if data.empty:
             return empty_state(ax, "no successful points with known s, m and d")
         s_val = float(s) if s is not None else 0.0
-        st = resolve_styles(data["scheme"], styles)
-        names = ordered(data["scheme"], st)
+        rows = scheme_rows(data, styles)
         m_max = float(data["m"].max())
         xs = np.linspace(min(1.0, float(data["m"].min())) - 0.5, m_max + 0.5, 50)
-        dodge = _dodge(data, names)
-        for scheme in names:
-            g = data[data["scheme"] == scheme]
-            kw: dict[str, Any] = st[scheme].marker_kwargs()
-            hollow = st[scheme].inexact  # a hollow marker keeps its coloured edge
+        dodge = _dodge(data, [scheme for scheme, _, _ in rows])
+        for scheme, style, g in rows:
+            hollow = style.inexact  # a hollow marker keeps its coloured edge
             ax.plot(
                 g["m"].to_numpy(float) + dodge[g.index].to_numpy(float),
                 g["d"].to_numpy(float),
                 linestyle="none",
                 markersize=8,
-                label=st[scheme].legend(scheme),
-                markeredgecolor=st[scheme].color if hollow else "white",
+                label=style.legend(scheme),
+                markeredgecolor=style.color if hollow else "white",
                 markeredgewidth=1.4 if hollow else 0.6,
                 zorder=3,
-                **kw,
+                **style.marker_kwargs(),
             )
         ax.plot(
             xs,
