@@ -37,7 +37,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from gcsim.codes.base import Decoder, GradientCode
 from gcsim.codes.tracker import DecodabilityTracker, DecodeRule
 from gcsim.errors import GcsimError, InvalidInputError, NotDecodableError
 from gcsim.rng import as_generator
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11; annotations only
 
 __all__ = [
     "CHECKS",
