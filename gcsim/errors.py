@@ -8,6 +8,8 @@ the value received, and where possible the nearest valid choices.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "DecodeResidualError",
     "GcsimError",
@@ -44,3 +46,12 @@ class DecodeResidualError(GcsimError, ArithmeticError):
     Raised instead of returning a silently wrong gradient.  Pass ``check=False`` to
     :meth:`GradientCode.decode` to get the (inaccurate) result anyway, e.g. to measure it.
     """
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` with the choice closest to ``word``, or ``""`` when none
+    is close: the hint error messages give after an unknown name."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.errors import InfeasibleParametersError, InvalidInputError
+from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, scheme: str = "") -> int:
@@ -59,12 +59,7 @@ def check_options(scheme: str, options: dict[str, Any], allowed: Iterable[str]) 
     allowed = sorted(allowed)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        import difflib
-
-        hints = []
-        for u in unknown:
-            close = difflib.get_close_matches(u, allowed, n=1)
-            hints.append(f"{u!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        hints = [f"{u!r}{did_you_mean(u, allowed)}" for u in unknown]
         known = ", ".join(allowed) if allowed else "none"
         raise InvalidInputError(
             f"{scheme}: unknown option(s) {', '.join(hints)}; options of {scheme}: {known}"

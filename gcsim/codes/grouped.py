@@ -25,7 +25,7 @@ from gcsim.codes._validate import check_basic, check_int, check_options, fmt_val
 from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
-from gcsim.errors import InfeasibleParametersError, InvalidInputError
+from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean
 
 FAMILIES = ("gaussian", "vandermonde", "chebyshev", "repetition", "parity", "hamming")
 #: Families that are MDS by construction (groups of any size >= s + m).
@@ -164,13 +164,9 @@ class GroupedCode(GradientCode):
         if select not in ("first", "all"):
             raise InvalidInputError(f"grouped: select must be 'first' or 'all'; got {select!r}")
         if isinstance(generator, str) and generator not in FAMILIES:
-            import difflib
-
-            close = difflib.get_close_matches(generator, FAMILIES, n=1)
             raise InvalidInputError(
-                f"grouped: unknown generator {generator!r}"
-                + (f" (did you mean {close[0]!r}?)" if close else "")
-                + f"; known: {', '.join(FAMILIES)}, or an (m x d) array"
+                f"grouped: unknown generator {generator!r}{did_you_mean(generator, FAMILIES)}; "
+                f"known: {', '.join(FAMILIES)}, or an (m x d) array"
             )
         return n, s, m, generator, draws, select
 

@@ -8,14 +8,13 @@ here (:func:`schemes`, :func:`scheme_info`) and never keeps its own list of name
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from gcsim.codes import crc, cyclic_mds, frc, grouped, ignore, uncoded, ye_abbe
 from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo, StyleHint
-from gcsim.errors import InvalidInputError, UnknownSchemeError
+from gcsim.errors import InvalidInputError, UnknownSchemeError, did_you_mean
 
 __all__ = [
     "CODES",
@@ -96,11 +95,9 @@ def scheme_info(name: str) -> SchemeInfo:
     """
     info = _REGISTRY.get(name) if isinstance(name, str) else None
     if info is None:
-        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1)
         raise UnknownSchemeError(
-            f"unknown gradient code {name!r}"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; known codes: {', '.join(_REGISTRY)}"
+            f"unknown gradient code {name!r}{did_you_mean(name, _REGISTRY)}; "
+            f"known codes: {', '.join(_REGISTRY)}"
         )
     return info
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 from gcsim.delays._validate import check_real
 from gcsim.delays.base import DelayModel
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, did_you_mean
 
 
 @cache
@@ -74,11 +74,9 @@ class ScipyDelay(DelayModel):
             values[key] = check_real(self.name, f"{self.dist_name} {key}", val)
         for key, val in kwargs.items():
             if key not in names:
-                close = difflib.get_close_matches(key, names, n=1)
                 raise InvalidInputError(
                     f"{self.name}: unknown parameter {key!r} for scipy.stats.{self.dist_name}"
-                    + (f" (did you mean {close[0]!r}?)" if close else "")
-                    + f"; its parameters: {', '.join(names)}"
+                    f"{did_you_mean(key, names)}; its parameters: {', '.join(names)}"
                 )
             if key in values:
                 raise InvalidInputError(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, did_you_mean
 from gcsim.workload.base import Workload
 from gcsim.workload.logistic import LogisticRegression
 from gcsim.workload.random_vectors import RandomVectors
@@ -36,22 +35,18 @@ def make_workload(spec: Any) -> Workload | None:
     if name == "none":
         return None
     if name not in WORKLOADS:
-        close = difflib.get_close_matches(str(name), list(WORKLOADS), n=1)
         raise InvalidInputError(
-            f"unknown workload {name!r}"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; known: {', '.join(WORKLOADS)}, none"
+            f"unknown workload {name!r}{did_you_mean(name, WORKLOADS)}; "
+            f"known: {', '.join(WORKLOADS)}, none"
         )
     import inspect
 
     accepted = [p for p in inspect.signature(WORKLOADS[name].__init__).parameters if p != "self"]
     for key in params:
         if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
             raise InvalidInputError(
-                f"workload {name!r}: unknown parameter {key!r}"
-                + (f" (did you mean {close[0]!r}?)" if close else "")
-                + f"; parameters: {', '.join(accepted)}"
+                f"workload {name!r}: unknown parameter {key!r}{did_you_mean(key, accepted)}; "
+                f"parameters: {', '.join(accepted)}"
             )
     try:
         return WORKLOADS[name](**params)
