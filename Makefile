@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench report figures clean
+.PHONY: demo test test-fast lint bench report figures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ figures: $(STAMP)
 ## test: the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+## test-fast: the quick loop: every test not marked slow (> ~3 s) or live (MPI jobs)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not live"
 
 ## lint: ruff (lint + format check) and mypy on gcsim/
 lint: $(STAMP)

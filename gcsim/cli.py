@@ -86,6 +86,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         code, l=args.l, seed=args.seed, samples=args.samples, max_exhaustive=args.max_exhaustive
     )
     print(repr(code))
+    from gcsim.analysis.effective import effective_params
+
+    adjusted = effective_params(args.name, args.n, args.s, args.m, options).describe()
+    if adjusted:
+        print(f"note: {adjusted}")
     print(format_table([(ReportCase(args.name, args.n, args.s, args.m, options), res)]))
     if not res.all_decodable:
         print(
@@ -108,8 +113,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> Any:
     from gcsim.scenarios import load_scenario
 
+    notes: list[str] = []
     try:
-        return load_scenario(args.scenario, tuple(args.set or ()))
+        loaded = load_scenario(args.scenario, tuple(args.set or ()), notes=notes)
     except GcsimError:
         raise
     except Exception as exc:  # a bug: still one line, never a traceback
@@ -117,19 +123,53 @@ def _load(args: argparse.Namespace) -> Any:
             f"{args.scenario}: internal error while reading the scenario: "
             f"{type(exc).__name__}: {exc} (please report it)"
         ) from None
+    for note in notes:  # a --set of a swept key replaced that sweep: say so
+        print(f"gcsim: note: {note}", file=sys.stderr)
+    return loaded
+
+
+def _adjusted_lines(points: list[Any]) -> list[str]:
+    """One line per scheme and sweep combination whose code runs at another s or d than
+    requested (its replicates share the line), with the point indices."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for p in points:
+        if getattr(p, "adjusted", "") and p.status != "infeasible":
+            where = ", ".join(f"{k}={v}" for k, v in p.factors.items())
+            groups.setdefault((p.scheme, where, p.adjusted), []).append(f"{p.index:04d}")
+    return [
+        f"  other parameters: {scheme}{' at ' + where if where else ''}: {text}; "
+        f"point{'s' if len(idx) > 1 else ''} {', '.join(idx)}"
+        for (scheme, where, text), idx in groups.items()
+    ]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     _, _, points = _load(args)
     infeasible = [p for p in points if p.status == "infeasible"]
     runnable = len(points) - len(infeasible)
+    adjusted = [p for p in points if p.adjusted and p.status != "infeasible"]
     print(
         f"{args.scenario}: valid; {len(points)} point(s): {runnable} to run, "
         f"{len(infeasible)} infeasible"
+        + (f"; {len(adjusted)} run at another s or d than requested" if adjusted else "")
     )
+    for line in _adjusted_lines(points):
+        print(line)
     for p in infeasible:
         where = ", ".join(f"{k}={v}" for k, v in p.factors.items())
         print(f"  infeasible: {p.scheme}{' at ' + where if where else ''}: {p.error}")
+    print("points (id: swept values; n, s, m, d the code runs at, [requested] where it differs):")
+    width = max(len(p.point) for p in points)
+    for p in points:
+        where = ", ".join(f"{k}={v}" for k, v in p.factors.items())
+        if p.status == "infeasible":
+            params = f"n={p.n} s={p.s_requested} m={p.m}: infeasible"
+        else:
+            s_txt = f"s={p.s}" + (f" [{p.s_requested}]" if p.s != p.s_requested else "")
+            d_req = p.d_requested
+            d_txt = f"d={p.d}" + (f" [{d_req}]" if d_req is not None and p.d != d_req else "")
+            params = f"n={p.n} {s_txt} m={p.m} {d_txt}"
+        print(f"  {p.point:<{width}}  {where + ';  ' if where else ''}{params}")
     if runnable == 0:
         print("gcsim: error: no point can run: every scheme is infeasible", file=sys.stderr)
         return 2
@@ -142,6 +182,8 @@ def _report(title: str, points: list[Any], out: Any, results: str) -> bool:
         f"{title}: {len(points)} point(s): ran {out.ran}, already done {out.skipped}, "
         f"infeasible {len(out.infeasible)}, failed {len(out.failed)}"
     )
+    for line in _adjusted_lines(points):
+        print(line)
     for pid, err in out.infeasible:
         print(f"  infeasible {pid}: {err}")
     for pid, err in out.failed:
@@ -194,6 +236,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"point {p.point}: scheme {p.scheme}, n={p.n}, s={summary['s']}, m={p.m}, "
         f"d={summary['d']}, engine {summary['engine']}"
     )
+    if p.adjusted:
+        print(f"  note: {p.adjusted}")
     for key in (
         "rounds",
         "failed_rounds",
@@ -261,6 +305,81 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from gcsim.live.predict import predict_live
+
+    if args.rounds < 1 or args.rounds > 1_000_000:
+        raise GcsimError(f"--rounds must be in 1..1000000; got {args.rounds}")
+    report = predict_live(
+        Path(args.folder),
+        probe=args.probe,
+        rounds=args.rounds,
+        out=Path(args.out) if args.out else None,
+    )
+    print(report.markdown)
+    print(f"\nwrote {report.path} and {len(report.figures)} figure file(s)")
+    return 0
+
+
+def cmd_netcal(args: argparse.Namespace) -> int:
+    from gcsim.live import Launcher
+    from gcsim.live.netcal import DEFAULT_SIZES, calibrate_network
+
+    sizes = DEFAULT_SIZES
+    if args.sizes:
+        try:
+            sizes = tuple(int(float(x)) for x in args.sizes.split(","))
+        except ValueError:
+            raise GcsimError(
+                f"--sizes takes comma-separated byte counts, e.g. 8,1024,1e6; got {args.sizes!r}"
+            ) from None
+    launcher = Launcher.create(args.mpiexec, args.mpiexec_arg)
+    cal = calibrate_network(ranks=args.ranks, sizes=sizes, repeats=args.repeats, launcher=launcher)
+    if not args.quiet:  # the measurements, as TOML comments above the snippet
+        print("#   size (B)  one-way (us)")
+        for size, t in zip(cal.sizes, cal.one_way, strict=True):
+            print(f"# {size:>10d}  {1e6 * t:12.2f}")
+    print(cal.toml())
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from gcsim.fit import fit_trace
+
+    src = Path(args.trace)
+    fit = fit_trace(src, criterion=args.criterion, alpha=args.alpha)
+    name = src.name or src.resolve().name
+    out = Path(args.out) if args.out else Path("results") / "fit" / (Path(name).stem or "trace")
+    files = fit.write_report(out)
+    print(fit.summary())
+    print()
+    print(fit.toml(), end="")
+    figures = sum(1 for f in files if f.suffix == ".png")
+    print(f"\nreport: {out / 'report.md'} (candidates.csv, model.toml, {figures} figure(s))")
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from gcsim.analysis.tables import paired_table
+    from gcsim.scenarios import load_results
+
+    folder = Path(args.folder)
+    if not (folder / "manifest.json").is_file():
+        raise GcsimError(f"{folder}: not a gcsim results folder (no manifest.json)")
+    by = [b.strip() for item in args.by or [] for b in item.split(",") if b.strip()]
+    table = paired_table(load_results(folder), vs=args.vs, by=by, stat=args.stat, level=args.level)
+    text = table.format(args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    if args.format == "csv":  # the CSV stays one clean table: its notes go to stderr
+        for note in table.notes:
+            print(f"gcsim: note: {note}", file=sys.stderr)
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "validate": (cmd_validate, "check a scenario file (and every sweep point) without running"),
     "sweep": (cmd_sweep, "run every point of a scenario file (parallel, resumable)"),
@@ -268,10 +387,14 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "plot": (cmd_plot, "draw the figures of a results folder"),
     "live": (cmd_live, "run a scenario on real MPI processes (the live backend)"),
     "compare": (cmd_compare, "calibrate the simulator on a live run and compare them"),
+    "fit": (cmd_fit, "fit a delay model to a measured trace (tasks' compute/comm times)"),
+    "predict": (cmd_predict, "predict a live run's schemes from a model fitted on one probe"),
+    "netcal": (cmd_netcal, "measure latency and bandwidth by MPI ping-pong: [cluster.network]"),
     "codes": (cmd_codes, "list the gradient codes with their parameters and constraints"),
     "delays": (cmd_delays, "list the delay models with their parameters"),
     "check": (cmd_check, "check decodability and measure stability of one code"),
     "report": (cmd_report, "decodability-and-stability report of every scheme"),
+    "table": (cmd_table, "summary table of a results folder: every scheme vs one, paired by round"),
 }
 
 
@@ -360,12 +483,82 @@ def build_parser() -> argparse.ArgumentParser:
             )
             sp.add_argument("--no-plots", action="store_true", help="skip the figures")
             sp.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+        if name == "netcal":
+            sp.add_argument(
+                "--ranks",
+                type=int,
+                default=2,
+                help="MPI processes: rank 0 and ranks-1 workers (3+ also measures the ingress)",
+            )
+            sp.add_argument(
+                "--sizes",
+                default=None,
+                help="comma-separated message sizes in bytes (default 8 B..2 MiB, x4 apart)",
+            )
+            sp.add_argument("--repeats", type=int, default=20, help="round trips per size")
+            sp.add_argument(
+                "--mpiexec", default=None, metavar="PROGRAM", help="MPI launcher (as gcsim live)"
+            )
+            sp.add_argument(
+                "--mpiexec-arg",
+                action="append",
+                default=None,
+                metavar="ARG",
+                help="extra launcher argument (repeatable, as gcsim live)",
+            )
+            sp.add_argument("--quiet", "-q", action="store_true", help="only the TOML snippet")
         if name == "compare":
             sp.add_argument("folder", help="results folder of `gcsim live`")
             sp.add_argument("--out", default=None, help="report folder (default FOLDER/compare)")
+        if name == "fit":
+            sp.add_argument(
+                "trace",
+                help="tidy CSV/Parquet (round, worker, load, compute_time[, comm_time, bytes]), "
+                "a live point folder, or a wide compute_trace.csv",
+            )
+            sp.add_argument("--out", default=None, help="report folder (default results/fit/NAME)")
+            sp.add_argument(
+                "--criterion",
+                choices=("aic", "bic"),
+                default="bic",
+                help="information criterion that chooses the family (default bic)",
+            )
+            sp.add_argument(
+                "--alpha",
+                type=float,
+                default=1e-3,
+                help="significance level of the speed and persistence tests (default 0.001)",
+            )
+        if name == "predict":
+            sp.add_argument("folder", help="results folder of `gcsim live`")
+            sp.add_argument(
+                "--probe", default="uncoded", help="scheme label to fit on (default uncoded)"
+            )
+            sp.add_argument(
+                "--rounds", type=int, default=2000, help="simulated rounds per scheme (2000)"
+            )
+            sp.add_argument("--out", default=None, help="report folder (default FOLDER/predict)")
         if name == "run":
             sp.add_argument("--point", default="0", help="point index or id (default 0)")
             sp.add_argument("--records", default=None, help="write per-round records (CSV)")
+        if name == "table":
+            sp.add_argument("folder", help="results folder of a sweep (or of `gcsim live`)")
+            sp.add_argument("--vs", required=True, metavar="SCHEME", help="reference scheme label")
+            sp.add_argument(
+                "--by",
+                action="append",
+                metavar="KEY[,KEY]",
+                help="swept key(s) to group by, e.g. --by s or --by code.s,cluster.n "
+                "(s, m, n stand for code.s, code.m, cluster.n; the rest is pooled)",
+            )
+            sp.add_argument(
+                "--stat", choices=("mean", "median", "p95"), default="mean", help="statistic"
+            )
+            sp.add_argument(
+                "--format", choices=("md", "latex", "csv"), default="md", help="output format"
+            )
+            sp.add_argument("--level", type=float, default=0.95, help="confidence level (0.95)")
+            sp.add_argument("--out", default=None, help="write the table to this file")
         if name == "plot":
             sp.add_argument("folder", help="results folder of a sweep")
             sp.add_argument("--formats", default="png,pdf", help="comma-separated formats")

@@ -220,7 +220,7 @@ def _launch(cmd: list[str], timeout: float) -> tuple[int, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=child_env(),
+        env=_rank_env(),
         start_new_session=True,
         preexec_fn=die_with_parent,
     )
@@ -234,6 +234,19 @@ def _launch(cmd: list[str], timeout: float) -> tuple[int, str]:
     except BaseException:
         _kill_group(proc)
         raise
+
+
+#: One BLAS/OpenMP thread per MPI rank: n + 1 ranks each running a pool of one thread
+#: per core oversubscribe the machine many times over, and time-slicing then dominates
+#: (and distorts) every measured compute time. The user's own settings win.
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _rank_env() -> dict[str, str]:
+    env = child_env()
+    for var in _THREAD_VARS:
+        env.setdefault(var, "1")
+    return env
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

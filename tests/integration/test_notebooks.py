@@ -4,6 +4,7 @@ what notebooks/make_notebooks.py writes."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 from pathlib import Path
@@ -36,26 +37,46 @@ def _stream_text(nb) -> str:
     )
 
 
-def _execute(path: Path, workdir: Path):
+def _client(path: Path, workdir: Path):
     nb = nbformat.read(path, as_version=4)
     # a last cell that reports which of the expected variables exist
     names = EXPECTED.get(path.stem, ("", []))[1]
     probe = f"print('DEFINED:', sorted(n for n in {names!r} if n in globals()))"
     nb.cells.append(nbformat.v4.new_code_cell(probe))
-    client = nbclient.NotebookClient(
+    return nbclient.NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},  # the kernel's working directory
     )
+
+
+def _env(workdir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
     )
     env["MPLBACKEND"] = "Agg"
     env["TMPDIR"] = str(workdir)  # the notebooks' temporary folders land in tmp_path
-    client.execute(env=env)
-    return nb
+    return env
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> dict[str, tuple[object, Path]]:
+    """Every notebook executed once, all at the same time (each in its own kernel and
+    temporary folder): stem -> (the executed notebook or the exception it raised, its
+    folder). Each notebook's own test reports its result."""
+    workdirs = {p.stem: tmp_path_factory.mktemp(p.stem) for p in NOTEBOOKS}
+    clients = {p.stem: _client(p, workdirs[p.stem]) for p in NOTEBOOKS}
+
+    async def run_all() -> list[object]:
+        return await asyncio.gather(
+            *(c.async_execute(env=_env(workdirs[stem])) for stem, c in clients.items()),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(run_all())
+    return {stem: (r, workdirs[stem]) for stem, r in zip(clients, results, strict=True)}
 
 
 def test_there_are_three_notebooks():
@@ -91,8 +112,10 @@ def test_notebooks_match_their_generator():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path, tmp_path):
-    nb = _execute(path, tmp_path)  # raises CellExecutionError with the failing cell
+def test_notebook_runs(path, executed):
+    nb, tmp_path = executed[path.stem]
+    if isinstance(nb, BaseException):
+        raise nb  # CellExecutionError names the failing cell
     text = _stream_text(nb)
     marker, names = EXPECTED.get(path.stem, ("", []))
     if marker:

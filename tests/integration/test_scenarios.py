@@ -4,6 +4,7 @@ deterministic whatever --jobs is, and the kill-and-resume guarantee."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -252,34 +253,46 @@ def _comparable(folder: Path) -> pd.DataFrame:
     return df.sort_values("point").reset_index(drop=True)
 
 
-def test_same_seed_same_results_whatever_jobs(tmp_path):
-    path = write(tmp_path, SMALL)
-    assert _sweep(path, tmp_path / "j1", "--jobs", "1") == 0
-    assert _sweep(path, tmp_path / "j2", "--jobs", "2") == 0
-    a, b = _comparable(tmp_path / "j1"), _comparable(tmp_path / "j2")
+@pytest.fixture(scope="module")
+def small_sweeps(tmp_path_factory) -> dict[str, Path]:
+    """SMALL swept once in-process (--jobs 1) and once by a process pool (--jobs 2): the
+    expensive part, shared by the tests that compare against either."""
+    tmp = tmp_path_factory.mktemp("small-sweeps")
+    path = write(tmp, SMALL)
+    folders = {"scenario": path, "j1": tmp / "j1", "j2": tmp / "j2"}
+    assert _sweep(path, folders["j1"], "--jobs", "1") == 0
+    assert _sweep(path, folders["j2"], "--jobs", "2") == 0
+    return folders
+
+
+def test_same_seed_same_results_whatever_jobs(small_sweeps):
+    j1, j2 = small_sweeps["j1"], small_sweeps["j2"]
+    a, b = _comparable(j1), _comparable(j2)
     assert (a["status"] == "ok").all() and len(a) == 12
     pd.testing.assert_frame_equal(a, b)
-    ra = load_results(tmp_path / "j1").records.drop(columns=["decode_wall"])
-    rb = load_results(tmp_path / "j2").records.drop(columns=["decode_wall"])
+    ra = load_results(j1).records.drop(columns=["decode_wall"])
+    rb = load_results(j2).records.drop(columns=["decode_wall"])
     key = ["point", "round"]
     pd.testing.assert_frame_equal(
         ra.sort_values(key).reset_index(drop=True), rb.sort_values(key).reset_index(drop=True)
     )
     # summary.csv is the tidy table with one column per factor
-    summary = pd.read_csv(tmp_path / "j1" / "summary.csv")
+    summary = pd.read_csv(j1 / "summary.csv")
     assert "code.s" in summary.columns and len(summary) == 12
 
 
-def test_rerun_skips_finished_points_and_refuses_a_different_scenario(tmp_path, capsys):
+def test_rerun_skips_finished_points_and_refuses_a_different_scenario(
+    tmp_path, capsys, small_sweeps
+):
     path = write(tmp_path, SMALL)
     out = tmp_path / "res"
-    assert _sweep(path, out, "--jobs", "1") == 0
+    shutil.copytree(small_sweeps["j1"], out)  # a finished sweep of this scenario
     capsys.readouterr()
     assert _sweep(path, out, "--jobs", "1") == 0
     assert "ran 0, already done 12" in capsys.readouterr().out
     assert _sweep(path, out, "--set", "scenario.rounds=5") == 2
     assert "different scenario" in capsys.readouterr().err
-    assert _sweep(path, out, "--set", "scenario.rounds=5", "--restart") == 0
+    assert _sweep(path, out, "--set", "scenario.rounds=5", "--restart", "--jobs", "1") == 0
     assert list(tmp_path.glob("res.old-*")), "the old results must be kept, not deleted"
 
 
@@ -316,12 +329,14 @@ def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
 
 
 def test_kill_minus_9_and_resume_gives_the_uninterrupted_results(tmp_path):
-    text = SMALL.replace("rounds = 25", "rounds = 400").replace(
+    # the killed sweep runs its points in a process pool; the reference and the resume run
+    # in-process (the same results whatever --jobs: test_same_seed_same_results...)
+    text = SMALL.replace("rounds = 25", "rounds = 150").replace(
         "[scenario]", '[scenario]\nengine = "des"'
     )
     path = write(tmp_path, text)
     ref = tmp_path / "ref"
-    assert _sweep(path, ref, "--jobs", "2") == 0
+    assert _sweep(path, ref, "--jobs", "1") == 0
     out = tmp_path / "killed"
     cmd = [
         sys.executable,
@@ -353,7 +368,7 @@ def test_kill_minus_9_and_resume_gives_the_uninterrupted_results(tmp_path):
     done_before = [p for p in points.glob("*") if not p.name.startswith(".")]
     assert 2 <= len(done_before) < 12, "the sweep must be killed part-way"
     assert not (out / "summary.csv").exists()
-    assert _sweep(path, out, "--jobs", "2") == 0
+    assert _sweep(path, out, "--jobs", "1") == 0
     pd.testing.assert_frame_equal(_comparable(ref), _comparable(out))
     assert not list(points.glob(".tmp-*"))
 
@@ -384,9 +399,8 @@ def _mpiexec() -> str:
     return found
 
 
-def test_mpi_executor_gives_the_local_results(tmp_path):
+def test_mpi_executor_gives_the_local_results(tmp_path, small_sweeps):
     path = write(tmp_path, SMALL)
-    assert _sweep(path, tmp_path / "local", "--jobs", "2") == 0
     out = tmp_path / "mpi"
     cmd = [
         _mpiexec(),
@@ -409,7 +423,7 @@ def test_mpi_executor_gives_the_local_results(tmp_path):
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ran 12" in proc.stdout
-    pd.testing.assert_frame_equal(_comparable(tmp_path / "local"), _comparable(out))
+    pd.testing.assert_frame_equal(_comparable(small_sweeps["j2"]), _comparable(out))
 
 
 def test_set_reaches_quoted_sweep_keys_and_schemes_by_code_name(tmp_path):

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from gcsim.cli import main
 from gcsim.live.compare import compare_live
 from gcsim.scenarios import load_results
 from gcsim.sim.result import ROUND_COLUMNS
+
+pytestmark = pytest.mark.live
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -119,24 +122,44 @@ def _pids(folder: Path, timeout: float = 60) -> dict:
     raise AssertionError("the live run never started")
 
 
-def _launch(path: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gcsim.cli",
-            "live",
-            str(path),
-            "--out",
-            str(out),
-            "--quiet",
-            "--no-plots",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class LiveRun:
+    """``gcsim live`` running in a thread of this process, so that a test can stop or kill
+    its MPI ranks while it runs (no second interpreter to start: the job's own ranks are
+    the only new processes). Its output is in the test's ``capsys``."""
+
+    def __init__(self, path: Path, out: Path) -> None:
+        self.out = out
+        self.rc: int | None = None
+        args = ["live", str(path), "--out", str(out), "--quiet", "--no-plots"]
+        self.thread = threading.Thread(target=self._run, args=(args,), daemon=True)
+        self.thread.start()
+
+    def _run(self, args: list[str]) -> None:
+        self.rc = main(args)
+
+    def wait(self, timeout: float = 120) -> int | None:
+        """The command's exit status (None if it did not end within ``timeout``)."""
+        self.thread.join(timeout)
+        return self.rc
+
+    def __enter__(self) -> LiveRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # a failed test must not leave the job behind: resume and kill every rank
+        if self.thread.is_alive():
+            for f in self.out.glob("points/.tmp-*/pids.json"):
+                try:
+                    pids = json.loads(f.read_text())
+                except (OSError, json.JSONDecodeError):
+                    continue
+                for pid in [pids.get("server"), *pids.get("workers", [])]:
+                    for sig in (signal.SIGCONT, signal.SIGKILL):
+                        try:
+                            os.kill(pid, sig)
+                        except (ProcessLookupError, TypeError):
+                            pass
+            self.thread.join(60)
 
 
 def _rows(out: Path) -> pd.DataFrame:
@@ -158,33 +181,27 @@ def _wait_rows(out: Path, cond, timeout: float = 90) -> pd.DataFrame:
     raise AssertionError("the live run did not get there in time")
 
 
-def test_a_stopped_worker_is_a_straggler_and_undecodable_rounds_fail_cleanly(tmp_path):
+def test_a_stopped_worker_is_a_straggler_and_undecodable_rounds_fail_cleanly(tmp_path, capsys):
     one = '[[schemes]]\ncode = "frc"\n'  # groups {0,1}, {2,3}: worker 3 alone is harmless
-    path = scenario(tmp_path, rounds=60, schemes=one, timeout=0.5)
+    path = scenario(tmp_path, rounds=40, schemes=one, timeout=0.5)
     out = tmp_path / "res"
-    proc = _launch(path, out)
-    pids = _pids(out)
-    w2, w3 = pids["workers"][2], pids["workers"][3]
-    try:
-        _wait_rows(out, lambda r: len(r) >= 3)
-        os.kill(w3, signal.SIGSTOP)
-        stopped_at = len(_rows(out))
-        _wait_rows(out, lambda r: len(r) >= stopped_at + 8)
-        os.kill(w2, signal.SIGSTOP)  # group {2, 3} lost: rounds cannot decode
-        _wait_rows(out, lambda r: (~r["decoded"].astype(bool)).sum() >= 2)
-        os.kill(w2, signal.SIGCONT)  # group {2, 3} is back through worker 2
-        os.kill(w3, signal.SIGCONT)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        for pid in (w2, w3):
-            try:
+    with LiveRun(path, out) as run:
+        pids = _pids(out)
+        w2, w3 = pids["workers"][2], pids["workers"][3]
+        try:
+            _wait_rows(out, lambda r: len(r) >= 3)
+            os.kill(w3, signal.SIGSTOP)
+            stopped_at = len(_rows(out))
+            _wait_rows(out, lambda r: len(r) >= stopped_at + 8)
+            os.kill(w2, signal.SIGSTOP)  # group {2, 3} lost: rounds cannot decode
+            _wait_rows(out, lambda r: (~r["decoded"].astype(bool)).sum() >= 2)
+        finally:
+            for pid in (w2, w3):  # group {2, 3} is back through worker 2
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-        if proc.poll() is None:
-            proc.kill()
+        run.wait()
+    stderr = capsys.readouterr().err
     rec = load_results(out).records
-    assert len(rec) == 60, stderr
+    assert len(rec) == 40, stderr
     failed = rec[~rec["decoded"]]
     window = rec.iloc[stopped_at + 2 : int(failed.index[0])]  # worker 3 stopped, 2 alive
     ok = window[window["decoded"]]
@@ -195,26 +212,29 @@ def test_a_stopped_worker_is_a_straggler_and_undecodable_rounds_fail_cleanly(tmp
     assert "not decodable within 0.5 s" in stderr
 
 
-def test_a_dead_worker_ends_the_run_with_a_clear_error_and_keeps_the_records(tmp_path):
+def test_a_dead_worker_ends_the_run_with_a_clear_error_and_keeps_the_records(tmp_path, capsys):
     one = '[[schemes]]\ncode = "grouped"\n'
-    path = scenario(tmp_path, rounds=400, schemes=one)
+    rounds = 30  # ~0.07 s each: the kill lands well before the last one
+    path = scenario(tmp_path, rounds=rounds, schemes=one)
     out = tmp_path / "res"
-    proc = _launch(path, out)
-    pids = _pids(out)
-    time.sleep(1.5)
-    os.kill(pids["workers"][1], signal.SIGKILL)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1, stderr
+    with LiveRun(path, out) as run:
+        pids = _pids(out)
+        _wait_rows(out, lambda r: len(r) >= 3)  # a few rounds on disk, then kill
+        os.kill(pids["workers"][1], signal.SIGKILL)
+        rc = run.wait()
+    stderr = capsys.readouterr().err
+    assert rc == 1, stderr
     assert "worker 1 (MPI rank 2, pid" in stderr and "died" in stderr
     assert "during round" in stderr
     res = load_results(out)
     row = res.summary.iloc[0]
     assert row["status"] == "failed" and "worker 1" in row["error"]
     kept = res.records
-    assert 0 < len(kept) < 400  # every finished round is on disk
+    assert 3 <= len(kept) < rounds  # every finished round is on disk
     # running again retries the failed point; the failed run's folder is kept aside
     assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 0
     assert load_results(out).summary.iloc[0]["status"] == "ok"
+    assert len(load_results(out).records) == rounds
     assert len(list((out / "points").glob("*.failed-*"))) == 1
 
 
@@ -262,31 +282,27 @@ def test_non_preemptive_live_run(tmp_path, policy):
     assert rec["decoded"].all() and len(rec) == 6
 
 
-def test_a_stopped_worker_costs_only_its_own_messages_for_any_number_of_rounds(tmp_path):
+def test_a_stopped_worker_costs_only_its_own_messages_for_any_number_of_rounds(tmp_path, capsys):
     """Regression: one SIGSTOPped worker used to stall the whole run after ~32 rounds
     (sends piling up towards it); rounds must go on as long as the rest decode."""
     one = '[[schemes]]\ncode = "frc"\n'  # groups {0,1}, {2,3}: worker 3 alone is harmless
-    path = scenario(tmp_path, rounds=100, schemes=one, timeout=2.0)
+    rounds = 64  # twice the ~32 after which the run used to stall
+    path = scenario(tmp_path, rounds=rounds, schemes=one, timeout=2.0)
     out = tmp_path / "res"
-    proc = _launch(path, out)
-    pids = _pids(out)
-    w3 = pids["workers"][3]
-    try:
-        _wait_rows(out, lambda r: len(r) >= 2)
-        os.kill(w3, signal.SIGSTOP)
-        stopped_at = len(_rows(out))
-        _wait_rows(out, lambda r: len(r) >= 100, timeout=120)
-        os.kill(w3, signal.SIGCONT)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
+    with LiveRun(path, out) as run:
+        pids = _pids(out)
+        w3 = pids["workers"][3]
         try:
+            _wait_rows(out, lambda r: len(r) >= 2)
+            os.kill(w3, signal.SIGSTOP)
+            stopped_at = len(_rows(out))
+            _wait_rows(out, lambda r: len(r) >= rounds, timeout=120)
+        finally:
             os.kill(w3, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
-        if proc.poll() is None:
-            proc.kill()
+        run.wait()
+    stderr = capsys.readouterr().err
     rec = load_results(out).records
-    assert len(rec) == 100, stderr
+    assert len(rec) == rounds, stderr
     after = rec.iloc[stopped_at + 1 :]
     assert after["decoded"].all(), after[~after["decoded"]]
     assert (after["n_responders"] >= 2).all()
