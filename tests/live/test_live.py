@@ -349,3 +349,57 @@ def test_the_launcher_comes_from_the_command_line_or_the_environment(tmp_path, m
         Launcher.create()
     with pytest.raises(GcsimError, match="not found"):
         Launcher.create("no-such-launcher-anywhere")
+
+
+NATURAL = """
+[scenario]
+name = "natural"
+seed = 2
+rounds = 6
+[cluster]
+n = 4
+[delays.compute]
+model = "constant"
+value = 0.0
+[workload]
+model = "logistic"
+samples = 4000
+features = 30
+[code]
+s = 1
+[[schemes]]
+code = "uncoded"
+[[schemes]]
+code = "frc"
+[[schemes]]
+code = "crc"
+[live]
+inject = false
+slow_workers = [1]
+"""
+
+
+def test_natural_stragglers_fit_predict_and_report(tmp_path, capsys):
+    """No injected delay: the records hold real times; predict fits the probe and
+    predicts the other schemes with fresh draws, with intervals and ranking checks."""
+    path = tmp_path / "n.toml"
+    path.write_text(NATURAL)
+    out = tmp_path / "res"
+    assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    res = load_results(out)
+    workers = pd.concat(
+        pd.read_csv(out / "points" / p / "workers.csv") for p in res.summary["point"]
+    )
+    assert (workers["injected_compute"] == 0).all()  # nothing injected
+    assert (res.records["duration"] > 0).all() and res.records["decoded"].all()
+    capsys.readouterr()
+    assert main(["predict", str(out), "--probe", "uncoded", "--rounds", "200"]) == 0
+    table = pd.read_csv(out / "predict" / "predict.csv")
+    assert set(table["scheme"]) == {"frc", "crc"}
+    assert np.isfinite(table[["pred_mean_s", "live_mean_s", "pred_mean_lo"]]).all().all()
+    assert (table["pred_mean_lo"] <= table["pred_mean_s"]).all()
+    assert (out / "predict" / "predict.png").stat().st_size > 0
+    md = (out / "predict" / "predict.md").read_text()
+    assert "fitted on the live probe `uncoded`" in md and "Rankings agree" in md
+    assert main(["predict", str(out), "--probe", "nope"]) == 2
+    assert "no finished live point of the probe scheme 'nope'" in capsys.readouterr().err
