@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gcsim.codes.base import GradientCode
 from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; annotations only
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, scheme: str = "") -> int:
@@ -43,6 +47,15 @@ def require_s_below_n(scheme: str, n: int, s: int) -> None:
         )
 
 
+def check_full_length(scheme: str, n: Any, s: Any, m: Any) -> tuple[int, int]:
+    """``(n, s)`` of a scheme that sends full-length messages (m = 1) and needs at least
+    one responder (s < n): :func:`check_basic`, :func:`require_m1`, :func:`require_s_below_n`."""
+    n, s, m = check_basic(scheme, n, s, m)
+    require_m1(scheme, m)
+    require_s_below_n(scheme, n, s)
+    return n, s
+
+
 def fmt_values(values: Iterable[int], limit: int = 12) -> str:
     vals = list(values)
     if len(vals) > limit:
@@ -64,3 +77,30 @@ def check_options(scheme: str, options: dict[str, Any], allowed: Iterable[str]) 
         raise InvalidInputError(
             f"{scheme}: unknown option(s) {', '.join(hints)}; options of {scheme}: {known}"
         )
+
+
+class ValidatedBuild(GradientCode):
+    """A scheme built in two steps: :meth:`_validate` checks (n, s, m) and the options
+    (popping those it consumes) and returns the validated constructor arguments by name;
+    :meth:`build` passes them and the remaining options to the constructor, and
+    :meth:`effective_parameters` reads ``(s, d)`` off them (:meth:`_effective`) without
+    building, so both raise the same errors."""
+
+    @classmethod
+    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> Self:
+        """See :meth:`GradientCode.build`: validate, then construct (``rng`` unused)."""
+        return cls(**cls._validate(n, s, m, options), **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        """See :meth:`GradientCode.effective_parameters`: validate, then :meth:`_effective`."""
+        return cls._effective(cls._validate(n, s, m, options))
+
+    @classmethod
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError(f"{cls.__name__} must implement _validate")
+
+    @classmethod
+    def _effective(cls, args: dict[str, Any]) -> tuple[int, int]:
+        """``(s, d)`` of the code built from the validated arguments ``args``."""
+        raise NotImplementedError(f"{cls.__name__} must implement _effective")

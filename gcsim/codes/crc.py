@@ -6,15 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.codes._validate import (
-    check_basic,
-    check_int,
-    check_options,
-    require_m1,
-    require_s_below_n,
-)
-from gcsim.codes.base import GradientCode
-from gcsim.codes.info import Example, SchemeInfo
+from gcsim.codes._cyclic import CyclicCode
+from gcsim.codes._validate import check_full_length, check_int, check_options
+from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
 
 
 def crc_matrix(n: int, s: int, rng: np.random.Generator) -> np.ndarray:
@@ -37,7 +31,7 @@ def crc_matrix(n: int, s: int, rng: np.random.Generator) -> np.ndarray:
     return B
 
 
-class CyclicRepetitionCode(GradientCode):
+class CyclicRepetitionCode(CyclicCode):
     """Worker i holds partitions ``i..i+s (mod n)``; coefficients from a random null space.
 
     Decoded with the generic least-squares solver on the responders' rows (as the
@@ -58,19 +52,9 @@ class CyclicRepetitionCode(GradientCode):
         cache_size: int = 1024,
         params: dict[str, Any] | None = None,
     ) -> None:
-        supports = [sorted((i + t) % n for t in range(s + 1)) for i in range(n)]
-        coefs = [B[i, sup][:, None] for i, sup in enumerate(supports)]
-        super().__init__(
-            n=n,
-            k=n,
-            s=s,
-            m=1,
-            supports=supports,
-            coefficients=coefs,
-            exact=True,
-            cache_size=cache_size,
-            params=params,
-        )
+        offsets = np.arange(s + 1)
+        blocks = [B[i, (i + offsets) % n][:, None] for i in range(n)]
+        super().__init__(n, s, 1, blocks, cache_size=cache_size, params=params)
 
     @classmethod
     def build(
@@ -105,18 +89,11 @@ class CyclicRepetitionCode(GradientCode):
         cls, n: Any, s: Any, m: Any, options: dict[str, Any]
     ) -> tuple[int, int, int, int]:
         """Check (n, s, m) and the options; pops ``draws`` and ``probe`` from ``options``."""
-        n, s, m = check_basic(cls.name, n, s, m)
-        require_m1(cls.name, m)
-        require_s_below_n(cls.name, n, s)
+        n, s = check_full_length(cls.name, n, s, m)
         check_options(cls.name, options, ["cache_size", "draws", "probe"])
         draws = check_int("draws", options.pop("draws", 1), minimum=1, scheme=cls.name)
         probe = check_int("probe", options.pop("probe", 50), minimum=1, scheme=cls.name)
         return n, s, draws, probe
-
-    def _is_decodable(self, R: tuple[int, ...]) -> bool:
-        if len(R) >= self.n - self.s:
-            return True  # any n-s rows span null(H), which contains 1 (probability 1)
-        return super()._is_decodable(R)
 
 
 INFO = SchemeInfo(
@@ -124,7 +101,7 @@ INFO = SchemeInfo(
     display_name="Cyclic repetition (Tandon et al.)",
     supports_m=False,
     exact=True,
-    color="#009E73",
+    color=OKABE_ITO[3],  # bluish green
     marker="D",
     options_help=(
         "draws=K keeps the best of K random constructions by worst condition number over "

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.codes._validate import check_basic, check_options, require_m1, require_s_below_n
-from gcsim.codes.base import GradientCode
-from gcsim.codes.info import Example, SchemeInfo
+from gcsim.codes._cyclic import CyclicCode
+from gcsim.codes._validate import ValidatedBuild, check_full_length, check_options
+from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 
@@ -34,7 +34,7 @@ def _frequencies(n: int, s: int, field: str) -> np.ndarray:
     return np.arange(-t, L - t)
 
 
-class CyclicMDSCode(GradientCode):
+class CyclicMDSCode(CyclicCode, ValidatedBuild):
     """Raviv et al. cyclic MDS code (see module docstring)."""
 
     name = "cyclic-mds"
@@ -54,41 +54,20 @@ class CyclicMDSCode(GradientCode):
         self._g = g
         self._nz = nz
         self._alpha = alpha
-        supports, coefs = [], []
-        for i in range(n):
-            cols = [(i + r) % n for r in range(s + 1)]
-            order = np.argsort(cols)
-            supports.append(np.asarray(cols)[order])
-            coefs.append(np.asarray(g)[order][:, None])
         super().__init__(
-            n=n,
-            k=n,
-            s=s,
-            m=1,
-            supports=supports,
-            coefficients=coefs,
-            exact=True,
+            n,
+            s,
+            1,
+            [g[:, None]] * n,  # the same generator coefficients, shifted by i
             field="complex" if field == "complex" else "real",
             cache_size=cache_size,
             params={"field": field},
         )
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> CyclicMDSCode:
-        n, s, field = cls._validate(n, s, m, options)
-        return cls(n, s, field, **options)
-
-    @classmethod
-    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
-        _, s, _ = cls._validate(n, s, m, options)
-        return s, s + 1
-
-    @classmethod
-    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> tuple[int, int, str]:
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> dict[str, Any]:
         """Check (n, s, m) and the options; pops ``field`` from ``options``."""
-        n, s, m = check_basic(cls.name, n, s, m)
-        require_m1(cls.name, m)
-        require_s_below_n(cls.name, n, s)
+        n, s = check_full_length(cls.name, n, s, m)
         check_options(cls.name, options, ["cache_size", "field"])
         field = options.pop("field", "auto")
         if field not in ("auto", "real", "complex"):
@@ -100,12 +79,11 @@ class CyclicMDSCode(GradientCode):
                 f"cyclic-mds over the reals needs n-s odd; got n={n}, s={s} "
                 f"(feasible s: {s - 1 if s > 0 else s + 1}, {s + 1} if < n; or field='complex')"
             )
-        return n, s, field
+        return {"n": n, "s": s, "field": field}
 
-    def _is_decodable(self, R: tuple[int, ...]) -> bool:
-        if len(R) >= self.n - self.s:
-            return True  # MDS: any n-s rows span the code, which contains 1
-        return super()._is_decodable(R)
+    @classmethod
+    def _effective(cls, args: dict[str, Any]) -> tuple[int, int]:
+        return args["s"], args["s"] + 1
 
     def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str] | None:
         L = self.n - self.s
@@ -130,7 +108,7 @@ INFO = SchemeInfo(
     display_name="Cyclic MDS (Raviv et al.)",
     supports_m=False,
     exact=True,
-    color="#0072B2",
+    color=OKABE_ITO[4],  # blue
     marker="v",
     options_help="field='auto' (default) | 'real' (needs n-s odd) | 'complex'; cache_size",
     examples=(Example(12, 2), Example(12, 3)),

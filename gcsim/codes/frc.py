@@ -7,20 +7,18 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes._validate import (
-    check_basic,
+    ValidatedBuild,
+    check_full_length,
     check_options,
     fmt_values,
     nearest,
-    require_m1,
-    require_s_below_n,
 )
-from gcsim.codes.base import GradientCode
-from gcsim.codes.info import Example, SchemeInfo
+from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError
 
 
-class FractionalRepetitionCode(GradientCode):
+class FractionalRepetitionCode(ValidatedBuild):
     """Replica groups of s+1 consecutive workers; every worker of group r holds the
     group's s+1 partitions ``r(s+1) .. r(s+1)+s`` and sends their plain sum.
 
@@ -49,22 +47,8 @@ class FractionalRepetitionCode(GradientCode):
         self._r = r
 
     @classmethod
-    def build(
-        cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
-    ) -> FractionalRepetitionCode:
-        n, s = cls._validate(n, s, m, options)
-        return cls(n, s, **options)
-
-    @classmethod
-    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
-        _, s = cls._validate(n, s, m, options)
-        return s, s + 1
-
-    @classmethod
-    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> tuple[int, int]:
-        n, s, m = check_basic(cls.name, n, s, m)
-        require_m1(cls.name, m)
-        require_s_below_n(cls.name, n, s)
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> dict[str, Any]:
+        n, s = check_full_length(cls.name, n, s, m)
         if n % (s + 1):
             feas_s = [t - 1 for t in range(1, n + 1) if n % t == 0]
             feas_n = nearest([(s + 1) * q for q in range(1, n // (s + 1) + 3)], n)
@@ -74,7 +58,11 @@ class FractionalRepetitionCode(GradientCode):
                 f"{fmt_values(feas_n)}; 'grouped' with generator='repetition' allows any n)"
             )
         check_options(cls.name, options, ["cache_size"])
-        return n, s
+        return {"n": n, "s": s}
+
+    @classmethod
+    def _effective(cls, args: dict[str, Any]) -> tuple[int, int]:
+        return args["s"], args["s"] + 1
 
     def _decode_rule(self) -> DecodeRule:
         groups = self.n // self._r
@@ -119,7 +107,7 @@ INFO = SchemeInfo(
     display_name="Fractional repetition (Tandon et al.)",
     supports_m=False,
     exact=True,
-    color="#56B4E9",
+    color=OKABE_ITO[2],  # sky blue
     marker="^",
     options_help="cache_size",
     examples=(Example(12, 2),),

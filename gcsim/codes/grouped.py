@@ -23,7 +23,7 @@ import numpy as np
 from gcsim.codes import generators as gens
 from gcsim.codes._validate import check_basic, check_int, check_options, fmt_values, nearest
 from gcsim.codes.base import GradientCode
-from gcsim.codes.info import Example, SchemeInfo
+from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean
 
@@ -410,7 +410,7 @@ INFO = SchemeInfo(
     display_name="Grouped linear code (Kadhe et al.)",
     supports_m=True,
     exact=True,
-    color="#CC79A7",
+    color=OKABE_ITO[6],  # reddish purple
     marker="X",
     options_help=(
         "generator=gaussian (default; draws=K keeps the best of K) | vandermonde | "

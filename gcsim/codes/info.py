@@ -23,9 +23,24 @@ from gcsim.errors import InfeasibleParametersError
 if TYPE_CHECKING:
     from gcsim.codes.base import GradientCode
 
-__all__ = ["Example", "SchemeInfo", "StyleHint"]
+__all__ = ["OKABE_ITO", "Example", "SchemeInfo", "StyleHint"]
 
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+#: The Okabe–Ito palette (safe for the common forms of colour blindness), in slot order:
+#: the built-in schemes declare the first seven in registry order, and plots give the
+#: further labels the free slots (:mod:`gcsim.plots.style`). Yellow is last (weak
+#: contrast on white).
+OKABE_ITO: tuple[str, ...] = (
+    "#000000",  # black
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#F0E442",  # yellow: the first further label
+)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.codes._validate import check_basic, check_options
-from gcsim.codes.base import GradientCode
-from gcsim.codes.info import Example, SchemeInfo
+from gcsim.codes._cyclic import CyclicCode
+from gcsim.codes._validate import ValidatedBuild, check_basic, check_options
+from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
@@ -125,7 +125,7 @@ def _overflow_error(n: int, s: int, m: int, points: Any) -> InfeasibleParameters
     )
 
 
-class YeAbbeCode(GradientCode):
+class YeAbbeCode(CyclicCode, ValidatedBuild):
     """Polynomial communication-efficient gradient code (see module docstring)."""
 
     name = "ye-abbe"
@@ -136,28 +136,12 @@ class YeAbbeCode(GradientCode):
         self, n: int, s: int, m: int, points: Any = "paper", *, cache_size: int = 1024
     ) -> None:
         theta = evaluation_points(n, points)
-        d = s + m
         with np.errstate(over="ignore", invalid="ignore"):
             E = ye_abbe_coefficients(theta, s, m)
         if not np.all(np.isfinite(E)):
             raise _overflow_error(n, s, m, points)
-        supports, coefs = [], []
-        for w in range(n):
-            cols = np.array([(w + t) % n for t in range(d)])
-            order = np.argsort(cols)
-            supports.append(cols[order])
-            coefs.append(E[w][order])
-        super().__init__(
-            n=n,
-            k=n,
-            s=s,
-            m=m,
-            supports=supports,
-            coefficients=coefs,
-            exact=True,
-            cache_size=cache_size,
-            params={"points": points if isinstance(points, str) else "custom"},
-        )
+        label = points if isinstance(points, str) else "custom"
+        super().__init__(n, s, m, E, cache_size=cache_size, params={"points": label})
         self._theta = theta
         self._theta.flags.writeable = False
 
@@ -167,24 +151,8 @@ class YeAbbeCode(GradientCode):
         return self._theta
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> YeAbbeCode:
-        n, s, m = cls._validate(n, s, m, options)
-        return cls(n, s, m, **options)
-
-    @classmethod
-    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
-        n, s, m = cls._validate(n, s, m, options)
-        points = options.get("points", "paper")
-        theta = evaluation_points(n, points)
-        if may_overflow(theta, s, m):  # rare (large n): compute the coefficients
-            with np.errstate(over="ignore", invalid="ignore"):
-                E = ye_abbe_coefficients(theta, s, m)
-            if not np.all(np.isfinite(E)):
-                raise _overflow_error(n, s, m, points)
-        return s, s + m
-
-    @classmethod
-    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> tuple[int, int, int]:
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> dict[str, Any]:
+        """Check (n, s, m) and the options; pops ``points`` from ``options``."""
         n, s, m = check_basic(cls.name, n, s, m)
         if s + m > n:
             raise InfeasibleParametersError(
@@ -194,7 +162,18 @@ class YeAbbeCode(GradientCode):
                 else f"ye-abbe needs n >= d = s+m; got n={n}, s={s}, m={m}"
             )
         check_options(cls.name, options, ["cache_size", "points"])
-        return n, s, m
+        return {"n": n, "s": s, "m": m, "points": options.pop("points", "paper")}
+
+    @classmethod
+    def _effective(cls, args: dict[str, Any]) -> tuple[int, int]:
+        n, s, m, points = args["n"], args["s"], args["m"], args["points"]
+        theta = evaluation_points(n, points)
+        if may_overflow(theta, s, m):  # rare (large n): compute the coefficients
+            with np.errstate(over="ignore", invalid="ignore"):
+                E = ye_abbe_coefficients(theta, s, m)
+            if not np.all(np.isfinite(E)):
+                raise _overflow_error(n, s, m, points)
+        return s, s + m
 
     def _decode_rule(self) -> DecodeRule:
         return DecodeRule.count(self.n - self.s)
@@ -234,7 +213,7 @@ INFO = SchemeInfo(
     display_name="Polynomial code (Ye & Abbe)",
     supports_m=True,
     exact=True,
-    color="#D55E00",
+    color=OKABE_ITO[5],  # vermillion
     marker="P",
     options_help=(
         "points='paper' (default) | 'chebyshev' | 'equispaced' | an array of n distinct "

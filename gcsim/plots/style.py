@@ -29,7 +29,7 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from gcsim.codes.info import SchemeInfo, StyleHint
+from gcsim.codes.info import OKABE_ITO, SchemeInfo, StyleHint
 from gcsim.codes.registry import schemes
 
 if TYPE_CHECKING:
@@ -53,19 +53,6 @@ __all__ = [
     "style_for",
     "styled_axes",
 ]
-
-#: The Okabe–Ito palette, in slot order (the built-in schemes declare the first seven
-#: in registry order). Yellow is last (weak contrast on white).
-OKABE_ITO: tuple[str, ...] = (
-    "#000000",  # black
-    "#E69F00",  # orange
-    "#56B4E9",  # sky blue
-    "#009E73",  # bluish green
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#CC79A7",  # reddish purple
-    "#F0E442",  # yellow: the first further label
-)
 
 
 def registry_order() -> tuple[str, ...]:
