@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gcsim.codes.tracker import DecodabilityTracker, DecodeRule
+from gcsim.codes.tracker import DecodabilityTracker, DecodeRule, readonly_copy
 from gcsim.errors import (
     DecodeResidualError,
     InvalidInputError,
@@ -40,12 +40,6 @@ __all__ = ["DecodeInfo", "Decoder", "GradientCode"]
 
 FloatArray = NDArray[np.floating[Any]]
 _CHUNK = 16_384  # columns per gathered block in Decoder.apply
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,13 +187,13 @@ class GradientCode:
         ]
         if len(sup) != n or len(coef) != n:
             raise AssertionError("internal: one support and one coefficient block per worker")
-        self._supports = tuple(_readonly(x) for x in sup)
-        self._coefs = tuple(_readonly(c) for c in coef)
+        self._supports = tuple(readonly_copy(x) for x in sup)
+        self._coefs = tuple(readonly_copy(c) for c in coef)
         # flat column indices (j*m + u) and values per worker, for encode and residuals
         self._wcols = tuple(
-            _readonly((x[:, None] * m + np.arange(m)[None, :]).ravel()) for x in sup
+            readonly_copy((x[:, None] * m + np.arange(m)[None, :]).ravel()) for x in sup
         )
-        self._wvals = tuple(_readonly(c.ravel()) for c in coef)
+        self._wvals = tuple(readonly_copy(c.ravel()) for c in coef)
         width = max((len(c) for c in self._wcols), default=0)
         cols = np.zeros((n, width), dtype=np.int64)
         vals = np.zeros((n, width), dtype=dtype)
@@ -581,16 +575,16 @@ class GradientCode:
         residual = self._coefficient_residual(R, A)
         used = np.flatnonzero(np.any(A != 0, axis=0))
         l1 = float(np.abs(A).sum(axis=1).max()) if A.size else 0.0
-        A = _readonly(A)
+        A = readonly_copy(A)
         return Decoder(
             responders=R,
             matrix=A,
-            rows=_readonly(used),
+            rows=readonly_copy(used),
             cond=float(cond),
             l1_amplification=l1,
             residual=residual,
             method=how,
-            _used=_readonly(A if len(used) == len(R) else A[:, used]),
+            _used=readonly_copy(A if len(used) == len(R) else A[:, used]),
         )
 
     def _dense_rows(self, R: Sequence[int]) -> np.ndarray:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 if TYPE_CHECKING:
     from gcsim.codes.base import GradientCode
@@ -36,12 +37,15 @@ __all__ = ["DecodabilityTracker", "DecodeRule"]
 RuleKind = Literal["count", "groups", "general"]
 
 
-def _frozen(a: np.ndarray | None, dtype: type) -> np.ndarray | None:
-    if a is None:
-        return None
+def readonly_copy(a: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
+    """A read-only copy of ``a`` (converted to ``dtype`` when given)."""
     out: np.ndarray = np.array(a, dtype=dtype, copy=True)
     out.flags.writeable = False
     return out
+
+
+def _frozen(a: np.ndarray | None, dtype: type) -> np.ndarray | None:
+    return None if a is None else readonly_copy(a, dtype)
 
 
 @dataclass(frozen=True, eq=False)
