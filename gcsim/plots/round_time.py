@@ -29,6 +29,7 @@ ROUND_TIME_COLUMNS = (
     "scheme",
     "n",
     "s",
+    "s_requested",
     "mean",
     "sem",
     "ci_low",
@@ -50,6 +51,11 @@ def round_time_vs_s_data(
     ``mean_round_time`` values, and the standard error of that mean from the per-point
     ``sem_round_time`` values, ``sqrt(sum sem_i**2) / k`` for k rows (independent
     replicates). A missing sem in any row leaves the pooled sem (and the interval) NaN.
+
+    ``s`` is the s the code runs at (the summary's effective ``s``): a point whose code
+    tolerates more stragglers than requested (``grouped`` when d does not divide n)
+    sits at that s. ``s_requested`` lists, as text (``"3"``, ``"3, 4"``), the requested
+    values pooled into the row; the drawing labels the points where it differs from s.
 
     Parameters
     ----------
@@ -73,10 +79,13 @@ def round_time_vs_s_data(
         scheme=labels(df),
         n=num(df, "n"),
         s=num(df, "s"),
+        s_requested=num(df, "s_requested"),
         mean_round_time=num(df, "mean_round_time"),
         sem_round_time=num(df, "sem_round_time"),
     )
     df = df[np.isfinite(df["mean_round_time"]) & np.isfinite(df["s"])]
+    df = df.assign(s_requested=df["s_requested"].fillna(df["s"]))
+    asked = df  # every requested s, before identical runs are dropped below
     # a scheme that a swept factor does not affect (uncoded across code.s) repeats the
     # identical run at every value of that factor: count it once, not as replicates
     key = [
@@ -88,10 +97,13 @@ def round_time_vs_s_data(
     df, n_used = pick(df, "n", n)
     if df.empty:
         return pd.DataFrame(columns=list(ROUND_TIME_COLUMNS))
+    if n_used is not None:
+        asked = asked[asked["n"] == float(n_used)]
     z = NormalDist().inv_cdf(0.5 + level / 2.0)
     rows: list[dict[str, Any]] = []
-    for (scheme, _), g in df.groupby(["scheme", "s"], sort=True):
+    for (scheme, s), g in df.groupby(["scheme", "s"], sort=True):
         k = len(g)
+        req = asked.loc[(asked["scheme"] == scheme) & (asked["s"] == s), "s_requested"]
         sems = g["sem_round_time"].to_numpy(float)
         mean = float(g["mean_round_time"].mean())
         sem = float(np.sqrt(np.sum(sems**2)) / k) if np.all(np.isfinite(sems)) else np.nan
@@ -100,6 +112,7 @@ def round_time_vs_s_data(
                 "scheme": scheme,
                 "n": n_used,
                 "s": as_int_if_whole(float(g["s"].iloc[0])),
+                "s_requested": ", ".join(str(as_int_if_whole(v)) for v in sorted(set(req))),
                 "mean": mean,
                 "sem": sem,
                 "ci_low": mean - z * sem,
@@ -136,7 +149,9 @@ def plot_round_time_vs_s(
     Axes
     """
     with styled_axes(
-        ax, "stragglers tolerated s (workers)", "mean round time (s, simulated)"
+        ax,
+        "stragglers tolerated s (workers; the s each code runs at)",
+        "mean round time (s, simulated)",
     ) as ax:
         where = "".join(f" ({w})" for w in single_values(data, {"n": "n"}))
         ax.set_title(title or f"Mean round time vs stragglers tolerated{where}")
@@ -146,7 +161,22 @@ def plot_round_time_vs_s(
         for scheme, style, rows in scheme_rows(data, styles):
             g = rows.sort_values("s")
             x = g["s"].to_numpy(float)
-            ax.plot(x, g["mean"].to_numpy(float), label=style.legend(scheme), **style.line_kwargs())
+            y = g["mean"].to_numpy(float)
+            ax.plot(x, y, label=style.legend(scheme), **style.line_kwargs())
+            asked = g["s_requested"] if "s_requested" in g.columns else [""] * len(g)
+            for xi, yi, req in zip(x, y, asked, strict=True):
+                if isinstance(req, str) and req and req != str(as_int_if_whole(xi)):
+                    ax.annotate(  # a code that runs at another s than requested
+                        f"asked s={req}",
+                        (xi, yi),
+                        xytext=(-6, -6),
+                        textcoords="offset points",
+                        ha="right",
+                        va="top",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+                        fontsize="small",
+                        color=style.color,
+                    )
             lo, hi = g["ci_low"].to_numpy(float), g["ci_high"].to_numpy(float)
             if np.isfinite(lo).any():
                 ax.fill_between(

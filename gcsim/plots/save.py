@@ -130,6 +130,13 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
             )
         if plan.data.groupby("scheme")["s"].nunique().max() < 2:
             plan.reason = f"s does not vary (one s per scheme at n = {n_used})"
+        moved = [
+            f"{r['scheme']} asked s = {r['s_requested']} runs at s = {r['s']}"
+            for r in plan.data.to_dict("records")
+            if str(r.get("s_requested", r["s"])) != str(r["s"])
+        ]
+        if moved:  # drawn at the s the code runs at, and labelled
+            plan.note = "; ".join([*([plan.note] if plan.note else []), *moved])
     plans.append(plan)
 
     data = tradeoff_d_vs_m_data(results)

@@ -33,20 +33,27 @@ __all__ = [
 
 
 def load_scenario(
-    path: str | Path, sets: list[str] | tuple[str, ...] = ()
+    path: str | Path,
+    sets: list[str] | tuple[str, ...] = (),
+    *,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, Any], str, list[Point]]:
     """Read, override (``key.path=value``), validate and expand a scenario file.
 
     Returns (resolved scenario, verbatim file text, points). Every problem raises
-    :class:`ScenarioError` with the file name and the key path.
+    :class:`ScenarioError` with the file name and the key path. An override of a swept
+    key replaces that sweep by its single value; ``notes``, when given, receives one
+    line per such override (the CLI prints them).
     """
     data, text = load_scenario_file(path)
     _resolve_trace_paths(data, Path(path).resolve().parent)
     for assignment in sets:
         try:
-            apply_override(data, assignment)
+            note = apply_override(data, assignment)
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: {exc}") from None
+        if note and notes is not None:
+            notes.append(note)
     try:
         resolved = validate(data, default_name=Path(path).stem)
         points = expand(resolved)

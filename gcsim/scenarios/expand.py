@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from gcsim.analysis.effective import Effective, effective_params
 from gcsim.codes import CODES, make_code, scheme_info
 from gcsim.delays import make_delay
 from gcsim.errors import GcsimError, InfeasibleParametersError
@@ -35,7 +36,14 @@ NOT_SWEEPABLE = ("output", "live", "scenario.name", "scenario.description", "sce
 
 @dataclass
 class Point:
-    """One simulation to run: a scheme at one combination of the factors, one replicate."""
+    """One simulation to run: a scheme at one combination of the factors, one replicate.
+
+    ``s_requested`` is the s the scenario asks for; ``s`` and ``d`` are what the built
+    code has (``None`` when infeasible), ``d_requested`` the scheme's load at the
+    requested s (see :mod:`gcsim.analysis.effective`), and ``adjusted`` one line saying
+    why the code runs at other parameters than requested (empty when it does not).
+    The point id hashes ``spec`` only, so these fields never change an id.
+    """
 
     index: int
     point: str
@@ -50,6 +58,10 @@ class Point:
     spec: dict[str, Any]
     status: str = "pending"
     error: str = ""
+    s: int | None = None
+    d_requested: int | None = None
+    d: int | None = None
+    adjusted: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +71,11 @@ class Point:
             "code": self.code,
             "n": self.n,
             "s_requested": self.s_requested,
+            "s": self.s,
             "m": self.m,
+            "d_requested": self.d_requested,
+            "d": self.d,
+            "adjusted": self.adjusted,
             "replicate": self.replicate,
             "dtype": self.dtype,
             "factors": self.factors,
@@ -166,6 +182,7 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
     check_points(count * resolved["scenario"]["replicates"], "the scenario")
     points: list[Point] = []
     keys = factor_keys(resolved)
+    cache: dict[tuple[Any, ...], Any] = {}  # scheme answers, shared by the combinations
     for combo in itertools.product(*factors) if factors else [()]:
         assign: dict[str, Any] = {}
         for part in combo:
@@ -175,7 +192,7 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
             _assign(sc, path, value)
         _check_models(sc, assign)
         for sch in sc["schemes"]:
-            points.extend(_scheme_points(sc, sch, assign, keys, len(points)))
+            points.extend(_scheme_points(sc, sch, assign, keys, len(points), cache))
     return points
 
 
@@ -263,7 +280,12 @@ def _check_size(sc: dict[str, Any], code: Any, assign: dict[str, Any], label: st
 
 
 def _scheme_points(
-    sc: dict[str, Any], sch: dict[str, Any], assign: dict[str, Any], keys: list[str], start: int
+    sc: dict[str, Any],
+    sch: dict[str, Any],
+    assign: dict[str, Any],
+    keys: list[str],
+    start: int,
+    cache: dict[tuple[Any, ...], Any],
 ) -> list[Point]:
     name = sch["code"]
     if name not in CODES:
@@ -282,9 +304,11 @@ def _scheme_points(
     wl = dict(sc["workload"])
     dtype = str(wl.get("dtype", "float64"))
     status, error = "pending", ""
+    eff: Effective | None = None
     try:
         code = make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
         _check_size(sc, code, assign, sch["label"])
+        eff = effective_params(name, n, s, m, sch["options"], cache=cache)
     except InfeasibleParametersError as exc:
         status, error = "infeasible", str(exc)
     except GcsimError as exc:
@@ -332,6 +356,10 @@ def _scheme_points(
                 spec=spec,
                 status=status,
                 error=error,
+                s=eff.s if eff else None,
+                d_requested=eff.d_requested if eff else None,
+                d=eff.d if eff else None,
+                adjusted=eff.describe() if eff else "",
             )
         )
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import math
 import re
 import sys
@@ -558,12 +559,17 @@ def parse_scalar(text: str) -> Any:
         ) from None
 
 
-def apply_override(data: dict[str, Any], assignment: str) -> None:
+def apply_override(data: dict[str, Any], assignment: str) -> str:
     """Apply ``key.path=value`` to the raw scenario dict (before validation).
 
     ``schemes.LABEL.key`` addresses a scheme by label (or code name); other paths are
     nested tables, created when missing. The validation that follows type-checks the
     result exactly like the file.
+
+    A key that the scenario sweeps takes the value at every point: its factor is
+    replaced by that single value (in a ``[[sweep.zip]]`` table, that key is the value
+    on every row while the other keys still vary). Returns a one-line note saying so,
+    or ``""`` when no sweep was changed.
     """
     if "=" not in assignment:
         raise ScenarioError(f"--set {assignment!r}: expected key.path=value")
@@ -571,6 +577,67 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     path = path.strip()
     value = parse_scalar(raw.strip())
     set_path(data, path, value, where="--set ")
+    return _pin_swept(data, split_path(path), value, f"--set {path}={raw.strip()}")
+
+
+def _swept_name(data: dict[str, Any], parts: list[str]) -> str:
+    """The sweep key that names the path ``parts`` (schemes by their label)."""
+    if parts[0] == "schemes" and len(parts) >= 3:
+        schemes = [s for s in data.get("schemes") or [] if isinstance(s, dict)]
+        target = [s for s in schemes if _label_of(s) == parts[1]]
+        if not target:
+            target = [s for s in schemes if s.get("code") == parts[1]]
+        if len(target) == 1:
+            return ".".join(["schemes", _label_of(target[0]), *parts[2:]])
+    return ".".join(parts)
+
+
+def _pin_swept(data: dict[str, Any], parts: list[str], value: Any, what: str) -> str:
+    """Replace the sweep of the key ``parts`` (if swept) by ``value``; a note, or ``""``."""
+    sweep = data.get("sweep")
+    if not parts or parts[0] == "sweep" or not isinstance(sweep, dict):
+        return ""
+    key = _swept_name(data, parts)
+    zips = sweep.get("zip")
+    swept = (key in sweep and key != "zip") or any(
+        isinstance(z, dict) and key in z for z in (zips if isinstance(zips, list) else [])
+    )
+    if swept and isinstance(value, (list, dict)):
+        raise ScenarioError(
+            f"{what}: the scenario sweeps {key}, and a swept key takes one value here; "
+            f"to give the sweep new values use --set 'sweep.\"{key}\"=[...]'"
+        )
+    notes = []
+    if key in sweep and key != "zip":
+        old = sweep[key]
+        sweep[key] = [value]
+        notes.append(
+            f"{what}: the scenario sweeps {key} over {_show(old)}; the sweep now takes "
+            f"the single value {_show(value)}"
+        )
+    for j, z in enumerate(zips if isinstance(zips, list) else []):
+        if not isinstance(z, dict) or key not in z or not isinstance(z[key], list):
+            continue
+        others = [k for k in z if k != key]
+        z[key] = [value] * len(z[key])
+        lists = [z[k] for k in z]
+        if all(isinstance(v, list) and len(v) == len(lists[0]) for v in lists):
+            rows: list[tuple[Any, ...]] = []
+            for row in zip(*lists, strict=True):
+                if row not in rows:
+                    rows.append(row)
+            for i, k in enumerate(list(z)):
+                z[k] = [r[i] for r in rows]
+        rest = f"; {', '.join(others)} still vary" if others else ""
+        notes.append(
+            f"{what}: {key} is swept in [[sweep.zip]] {j}; it is now {_show(value)} on "
+            f"every row{rest}"
+        )
+    return " ".join(notes)
+
+
+def _show(v: Any) -> str:
+    return json.dumps(v) if isinstance(v, (list, str)) else str(v)
 
 
 def split_path(path: str, where: str = "") -> list[str]:
