@@ -26,11 +26,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 from scipy import special
 
+from gcsim._validate import check_real
 from gcsim.errors import InvalidInputError
 
 __all__ = [
@@ -67,21 +69,8 @@ def _check_rn(r: Any, n: Any) -> tuple[int, int]:
     return r, n
 
 
-def _check_real(
-    name: str, value: Any, *, gt: float | None = None, ge: float | None = None
-) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
-        raise InvalidInputError(f"{name} must be a real number; got {name}={value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise InvalidInputError(f"{name} must be finite; got {name}={v!r}")
-    if gt is not None and not v > gt:
-        raise InvalidInputError(f"{name} must be > {gt:g}; got {name}={v!r}")
-    if ge is not None and not v >= ge:
-        raise InvalidInputError(f"{name} must be >= {ge:g}; got {name}={v!r}")
-    return v
+#: A finite real, its messages naming the parameter alone (no model).
+_check_real = partial(check_real, "")
 
 
 def _as_dist(dist: Any) -> Any:

@@ -3,42 +3,16 @@ constraint and value)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gcsim._validate import check_real as check_real  # the delay models' own check
 from gcsim.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from gcsim.delays.base import DelayModel
-
-
-def check_real(
-    model: str,
-    name: str,
-    value: Any,
-    *,
-    gt: float | None = None,
-    ge: float | None = None,
-    le: float | None = None,
-) -> float:
-    """``value`` as a finite float, checked against ``> gt``, ``>= ge`` and ``<= le``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
-        raise InvalidInputError(f"{model}: {name} must be a real number; got {name}={value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise InvalidInputError(f"{model}: {name} must be finite; got {name}={v!r}")
-    if gt is not None and not v > gt:
-        raise InvalidInputError(f"{model}: {name} must be > {gt:g}; got {name}={v!r}")
-    if ge is not None and not v >= ge:
-        raise InvalidInputError(f"{model}: {name} must be >= {ge:g}; got {name}={v!r}")
-    if le is not None and not v <= le:
-        raise InvalidInputError(f"{model}: {name} must be <= {le:g}; got {name}={v!r}")
-    return v
 
 
 def require(model: str, name: str, value: Any) -> Any:
