@@ -8,7 +8,7 @@ import numpy as np
 
 from gcsim.codes._cyclic import CyclicCode
 from gcsim.codes._validate import check_full_length, check_int, check_options
-from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
+from gcsim.codes.info import Example, SchemeInfo, slot_style
 
 
 def crc_matrix(n: int, s: int, rng: np.random.Generator) -> np.ndarray:
@@ -101,8 +101,7 @@ INFO = SchemeInfo(
     display_name="Cyclic repetition (Tandon et al.)",
     supports_m=False,
     exact=True,
-    color=OKABE_ITO[3],  # bluish green
-    marker="D",
+    **slot_style(3),
     options_help=(
         "draws=K keeps the best of K random constructions by worst condition number over "
         "probe=P random straggler sets (default 1 and 50); cache_size"

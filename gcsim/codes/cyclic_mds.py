@@ -21,7 +21,7 @@ import numpy as np
 
 from gcsim.codes._cyclic import CyclicCode
 from gcsim.codes._validate import ValidatedBuild, check_full_length, check_options
-from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
+from gcsim.codes.info import Example, SchemeInfo, slot_style
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 
@@ -108,8 +108,7 @@ INFO = SchemeInfo(
     display_name="Cyclic MDS (Raviv et al.)",
     supports_m=False,
     exact=True,
-    color=OKABE_ITO[4],  # blue
-    marker="v",
+    **slot_style(4),
     options_help="field='auto' (default) | 'real' (needs n-s odd) | 'complex'; cache_size",
     examples=(Example(12, 2), Example(12, 3)),
 )

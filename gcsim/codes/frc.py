@@ -13,7 +13,7 @@ from gcsim.codes._validate import (
     fmt_values,
     nearest,
 )
-from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
+from gcsim.codes.info import Example, SchemeInfo, slot_style
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError
 
@@ -107,8 +107,7 @@ INFO = SchemeInfo(
     display_name="Fractional repetition (Tandon et al.)",
     supports_m=False,
     exact=True,
-    color=OKABE_ITO[2],  # sky blue
-    marker="^",
+    **slot_style(2),
     options_help="cache_size",
     examples=(Example(12, 2),),
 )

@@ -23,7 +23,7 @@ import numpy as np
 from gcsim.codes import generators as gens
 from gcsim.codes._validate import check_basic, check_int, check_options, fmt_values, nearest
 from gcsim.codes.base import GradientCode
-from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
+from gcsim.codes.info import Example, SchemeInfo, slot_style
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean
 
@@ -410,8 +410,7 @@ INFO = SchemeInfo(
     display_name="Grouped linear code (Kadhe et al.)",
     supports_m=True,
     exact=True,
-    color=OKABE_ITO[6],  # reddish purple
-    marker="X",
+    **slot_style(6),
     options_help=(
         "generator=gaussian (default; draws=K keeps the best of K) | vandermonde | "
         "chebyshev | repetition | parity | hamming | a custom (m x d) matrix from Python; "

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes._validate import check_full_length, check_options
-from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
+from gcsim.codes.info import Example, SchemeInfo, slot_style
 from gcsim.codes.uncoded import OnePartitionCode
 
 
@@ -50,8 +50,7 @@ INFO = SchemeInfo(
     display_name="Ignore stragglers (inexact)",
     supports_m=False,
     exact=False,
-    color=OKABE_ITO[1],  # orange
-    marker="s",
+    **slot_style(1),
     options_help="cache_size",
     examples=(Example(12, 2),),
 )

@@ -16,14 +16,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from gcsim.errors import InfeasibleParametersError
 
 if TYPE_CHECKING:
     from gcsim.codes.base import GradientCode
 
-__all__ = ["OKABE_ITO", "Example", "SchemeInfo", "StyleHint"]
+__all__ = ["MARKERS", "OKABE_ITO", "Example", "SchemeInfo", "SlotStyle", "StyleHint", "slot_style"]
 
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -41,6 +41,22 @@ OKABE_ITO: tuple[str, ...] = (
     "#CC79A7",  # reddish purple
     "#F0E442",  # yellow: the first further label
 )
+#: Markers, one per colour slot (plots shift them on each pass round the palette).
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+class SlotStyle(TypedDict):
+    """The ``color`` and ``marker`` keywords of :class:`SchemeInfo` for one slot."""
+
+    color: str
+    marker: str
+
+
+def slot_style(slot: int) -> SlotStyle:
+    """Colour and marker of one of the first eight style slots, as :class:`SchemeInfo`
+    keywords (``SchemeInfo(..., **slot_style(2))``): each built-in scheme takes the slot
+    of its registry position, as the plots do for any label."""
+    return {"color": OKABE_ITO[slot], "marker": MARKERS[slot]}
 
 
 @dataclass(frozen=True)

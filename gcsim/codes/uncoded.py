@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes._validate import ValidatedBuild, check_basic, check_options, require_m1
-from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
+from gcsim.codes.info import Example, SchemeInfo, slot_style
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError
 
@@ -78,8 +78,7 @@ INFO = SchemeInfo(
     display_name="Uncoded",
     supports_m=False,
     exact=True,
-    color=OKABE_ITO[0],  # black
-    marker="o",
+    **slot_style(0),
     options_help="cache_size",
     examples=(Example(12, 0),),
     supports_s=False,

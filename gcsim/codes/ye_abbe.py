@@ -20,7 +20,7 @@ import numpy as np
 
 from gcsim.codes._cyclic import CyclicCode
 from gcsim.codes._validate import ValidatedBuild, check_basic, check_options
-from gcsim.codes.info import OKABE_ITO, Example, SchemeInfo
+from gcsim.codes.info import Example, SchemeInfo, slot_style
 from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
@@ -213,8 +213,7 @@ INFO = SchemeInfo(
     display_name="Polynomial code (Ye & Abbe)",
     supports_m=True,
     exact=True,
-    color=OKABE_ITO[5],  # vermillion
-    marker="P",
+    **slot_style(5),
     options_help=(
         "points='paper' (default) | 'chebyshev' | 'equispaced' | an array of n distinct "
         "reals; cache_size"

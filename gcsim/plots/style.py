@@ -29,7 +29,7 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from gcsim.codes.info import OKABE_ITO, SchemeInfo, StyleHint
+from gcsim.codes.info import MARKERS, OKABE_ITO, SchemeInfo, StyleHint
 from gcsim.codes.registry import schemes
 
 if TYPE_CHECKING:
@@ -64,8 +64,6 @@ def registry_order() -> tuple[str, ...]:
 #: imported (:func:`registry_order` also sees schemes registered later).
 REGISTRY_ORDER: tuple[str, ...] = registry_order()
 
-#: Markers, one per colour slot (shifted on each pass round the palette).
-MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 #: Line styles, one per pass round the palette.
 LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
 
