@@ -188,17 +188,22 @@ def _make_executor(kind: str, jobs: int) -> Executor:
         max_workers=jobs,
         mp_context=mp.get_context("forkserver"),
         initializer=_pool_init,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), max(1, (os.cpu_count() or 1) // max(jobs, 1))),
     )
 
 
-def _pool_init(sweep_pid: int) -> None:
+def _pool_init(sweep_pid: int, threads: int) -> None:
     """Pool workers die with the sweep (a ``kill -9`` of ``gcsim sweep`` used to leave
-    them finishing the queued points for minutes)."""
+    them finishing the queued points for minutes), and each uses ``cores // jobs`` BLAS
+    and OpenMP threads: with every worker's BLAS using every core, thread hand-off made
+    even small vector norms cost milliseconds and a 2-job sweep ran slower than 1 job."""
+    from threadpoolctl import threadpool_limits
+
     from gcsim._lifeline import die_with_parent, watch
 
     die_with_parent()
     watch(sweep_pid)
+    threadpool_limits(limits=threads)
 
 
 def _stop_pool(ex: Executor) -> None:
