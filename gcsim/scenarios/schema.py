@@ -204,6 +204,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "bytes_per_value": Field(
             "int", 8, "bytes per transmitted value (2, 4, 8 or 16)", minimum=1
         ),
+        "sharing": Field(
+            "choice",
+            "fair",
+            "how uploads share the ingress: max–min fair flows, or store-and-forward "
+            "FIFO (one message at a time, after the uplink)",
+            choices=("fair", "fifo"),
+        ),
     },
     "cluster.costs": {
         "encode_rate": Field(

@@ -24,9 +24,10 @@ the arrivals the DES sees.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from functools import partial
 from typing import Any
 
@@ -34,6 +35,7 @@ import numpy as np
 import simpy
 
 from gcsim.delays.base import RoundSampler
+from gcsim.errors import InvalidInputError
 from gcsim.protocol import RoundProtocol
 from gcsim.sim.kernel import RoundKernels
 from gcsim.sim.network import Network
@@ -49,6 +51,24 @@ Started = Callable[[int, int, float, float], None]
 class WorkerPool:
     """The n workers and the server's ingress, as timeouts with callbacks.
 
+    The upload follows ``network.sharing`` (see :class:`~gcsim.sim.network.Network`):
+
+    * ``"fair"``: after its compute and its communication delay ``x`` (the worker's time
+      to start sending), and the one-way latency, a message is a **flow** at the server's
+      ingress. The active flows share the ingress max–min fairly (progressive filling,
+      each capped by its own uplink); whenever a flow starts, ends or is cancelled the
+      rates are recomputed and the next completion is rescheduled. Flows whose uplinks
+      are equal always get equal rates, so each uplink class keeps a *virtual service*
+      counter (bytes served to each of its flows so far) and a heap of its flows' finish
+      marks: an event costs O(classes + log flows), O(log n) on a homogeneous cluster,
+      and only one completion timeout is pending at a time (stale ones are ignored by a
+      generation counter).
+    * ``"fifo"``: the message crosses the worker's link (``latency + bytes / uplink``,
+      plus ``x``), then waits its turn at the ingress (one message at a time,
+      ``bytes / ingress`` each).
+
+    With an infinite ingress both are the same: ``latency + bytes / uplink + x``.
+
     Parameters
     ----------
     env : simpy.Environment
@@ -58,6 +78,8 @@ class WorkerPool:
         Gradient length (model broadcast) and message length (upload).
     deliver, started : callables
         Called when a message reaches the server, and when a task begins (optional).
+    uplinks : sequence of float, optional
+        Each worker's uplink bandwidth (bytes/s); default ``network.bandwidth`` for all.
     """
 
     def __init__(
@@ -69,18 +91,50 @@ class WorkerPool:
         q: int,
         deliver: Deliver,
         started: Started | None = None,
+        uplinks: Sequence[float] | None = None,
     ) -> None:
         self.env = env
         self.deliver, self.started = deliver, started
         self.bcast = network.broadcast_time(l)
-        self.link = network.upload_time(q)
+        size = network.message_bytes(q)
+        if uplinks is None:
+            ups = [float(network.bandwidth)] * n
+            self.links = [network.upload_time(q)] * n
+        else:
+            ups = [float(u) for u in uplinks]
+            if len(ups) != n or not all(u > 0 for u in ups):  # also rejects NaN
+                raise InvalidInputError(
+                    f"uplinks must be {n} bandwidths > 0 (bytes/s); got {list(uplinks)!r}"
+                )
+            self.links = [network.latency + size / u for u in ups]
         self.svc = network.ingress_time(q)
         self.has_ingress = math.isfinite(network.ingress)
+        self.fair = self.has_ingress and network.sharing == "fair"
         self.gen = [0] * n  # task generation of each worker
         self.busy = [False] * n
         self.pending: list[tuple[int, float, float, float, Any] | None] = [None] * n
+        # FIFO ingress
         self.queue: deque[tuple[int, int, int, Any]] = deque()
         self.serving: tuple[int, int, int, Any] | None = None
+        # fair ingress: flows grouped by uplink class (classes sorted by bandwidth)
+        self.latency = network.latency
+        self.size = size
+        self.ingress = float(network.ingress)
+        self.caps = sorted(set(ups))
+        index = {c: j for j, c in enumerate(self.caps)}
+        self.cls = [index[u] for u in ups]
+        k = len(self.caps)
+        self.fk = [0] * k  # live flows per class
+        self.fv = [0.0] * k  # virtual service of the class's flows (bytes)
+        self.frate = [0.0] * k  # current rate of each of the class's flows (bytes/s)
+        self.fheap: list[list[tuple[float, int, tuple[int, int, int, Any]]]] = [
+            [] for _ in range(k)
+        ]
+        self.factive: set[int] = set()  # classes with live flows
+        self.inflow = [False] * n
+        self.ft = 0.0  # time the virtual services were last advanced to
+        self.fgen = 0  # generation of the pending completion timeout
+        self.fseq = 0
 
     def new_round(self) -> None:
         """Forget queued newest work: a worker given no work now takes none."""
@@ -105,11 +159,16 @@ class WorkerPool:
         self.pending[i] = None
         if self.started is not None:
             self.started(i, r, start, start + c)
-        delay = start - now + c + self.link + x
         job = (i, r, g, token)
+        if self.fair:  # x, then the latency, then a flow through the shared ingress
+            delay = start - now + c + x + self.latency
+            env.timeout(delay).callbacks.append(lambda _e: self._flow_start(job))
+            return
+        delay = start - now + c + self.links[i] + x
         then = self._enqueue if self.has_ingress else self._arrive
         env.timeout(delay).callbacks.append(lambda _e: then(job))
 
+    # ------------------------------------------------------------ FIFO ingress
     def _enqueue(self, job: tuple[int, int, int, Any]) -> None:
         if self.gen[job[0]] != job[2]:
             return  # cancelled on the way
@@ -133,6 +192,100 @@ class WorkerPool:
         self._arrive(job)
         self._serve()
 
+    # ------------------------------------------------------------ fair ingress
+    def _advance(self) -> None:
+        """Bring every active class's virtual service to now."""
+        now = self.env.now
+        dt = now - self.ft
+        if dt > 0:
+            fv, frate = self.fv, self.frate
+            for j in self.factive:
+                fv[j] += frate[j] * dt
+        self.ft = now
+
+    def _flow_start(self, job: tuple[int, int, int, Any]) -> None:
+        i = job[0]
+        if self.gen[i] != job[2]:
+            return  # cancelled on the way
+        self._advance()
+        j = self.cls[i]
+        self.fseq += 1
+        heapq.heappush(self.fheap[j], (self.fv[j] + self.size, self.fseq, job))
+        self.fk[j] += 1
+        self.factive.add(j)
+        self.inflow[i] = True
+        self._reflow()
+
+    def _flow_gone(self, j: int) -> None:
+        self.fk[j] -= 1
+        if self.fk[j] == 0:  # restart the class's counter (keeps its numbers small)
+            self.fheap[j].clear()
+            self.fv[j] = 0.0
+            self.factive.discard(j)
+
+    def _top(self, j: int) -> tuple[float, int, tuple[int, int, int, Any]]:
+        """The class's live flow that finishes first (drops cancelled ones)."""
+        heap, gen = self.fheap[j], self.gen
+        while True:
+            top = heap[0]
+            job = top[2]
+            if gen[job[0]] == job[2] and self.inflow[job[0]]:
+                return top
+            heapq.heappop(heap)
+
+    def _reflow(self) -> None:
+        """Max–min rates of the active classes (progressive filling over classes sorted
+        by uplink), then one timeout for the next completion."""
+        self.fgen += 1
+        if not self.factive:
+            return
+        left = self.ingress
+        flows = sum(self.fk[j] for j in self.factive)
+        level = -1.0
+        for j in sorted(self.factive):
+            k = self.fk[j]
+            if level < 0:
+                cap = self.caps[j]
+                if cap * flows <= left:  # below its fair share: capped by its uplink
+                    self.frate[j] = cap
+                    left -= cap * k
+                    flows -= k
+                    continue
+                level = left / flows
+            self.frate[j] = level
+        best, first = math.inf, -1
+        for j in self.factive:
+            t = (self._top(j)[0] - self.fv[j]) / self.frate[j]
+            if t < best:
+                best, first = t, j
+        g = self.fgen
+        wait = best if best > 0 else 0.0
+        self.env.timeout(wait).callbacks.append(partial(self._flow_due, g, first))
+
+    def _flow_due(self, g: int, first: int, _event: Any = None) -> None:
+        if g != self.fgen:
+            return  # rates changed since: a newer timeout is pending
+        self._advance()
+        fv = self.fv
+        mark = self._top(first)[0]
+        if fv[first] < mark:
+            fv[first] = mark  # the timeout was computed to end exactly this flow
+        tol = 1e-9 * self.size
+        done: list[tuple[int, tuple[int, int, int, Any]]] = []
+        for j in sorted(self.factive):
+            heap = self.fheap[j]
+            while self.fk[j] and (top := self._top(j))[0] <= fv[j] + tol:
+                heapq.heappop(heap)
+                job = top[2]
+                self.inflow[job[0]] = False
+                done.append((top[1], job))
+                self._flow_gone(j)
+        self._reflow()
+        done.sort(key=lambda d: d[0])  # simultaneous ends in the order the flows began
+        for _, job in done:
+            self._arrive(job)
+
+    # ------------------------------------------------------------ both
     def _arrive(self, job: tuple[int, int, int, Any]) -> None:
         i, r, g, token = job
         if self.gen[i] != g:
@@ -144,14 +297,24 @@ class WorkerPool:
             self._start(i, *nxt)
 
     def cancel(self, workers: np.ndarray) -> None:
-        """Cancel these workers' tasks: they are free at once."""
+        """Cancel these workers' tasks: they are free at once (a cancelled upload leaves
+        the ingress at once: the others' rates are recomputed)."""
+        flows = False
         for i in workers.tolist():
+            if self.inflow[i]:
+                if not flows:
+                    self._advance()
+                    flows = True
+                self.inflow[i] = False
+                self._flow_gone(self.cls[i])
             self.gen[i] += 1
             self.busy[i] = False
             self.pending[i] = None
             if self.serving is not None and self.serving[0] == i:
                 self.serving = None
                 self._serve()
+        if flows:
+            self._reflow()
 
 
 class DESServer:

@@ -11,7 +11,10 @@ import numpy as np
 
 from gcsim.errors import InvalidInputError
 
-__all__ = ["CostModel", "Network"]
+__all__ = ["SHARING", "CostModel", "Network"]
+
+#: how concurrent uploads share the server's ingress (see :class:`Network`)
+SHARING = ("fair", "fifo")
 
 
 def _nonneg(owner: str, name: str, value: Any, *, positive: bool = False) -> float:
@@ -29,16 +32,30 @@ class Network:
     """Links between the server and the workers.
 
     A round's broadcast reaches every worker after ``latency + model_bytes / broadcast``.
-    A worker's upload takes ``latency + message_bytes / bandwidth`` on its own link plus
-    the communication delay drawn from the scenario's communication model, then passes
-    FIFO through the server's shared ingress (one message at a time,
-    ``message_bytes / ingress`` each): incast congestion, and the value of a smaller
-    message (larger m), show up there. ``inf`` bandwidths and zero latency are "ideal".
+    A worker's upload starts after the communication delay drawn from the scenario's
+    communication model (the worker's time to start sending); how it then reaches the
+    server depends on ``sharing``:
+
+    * ``"fair"`` (flow level, the default): the message's first byte reaches the server
+      after ``latency``; from then on it is a flow that shares the server's ingress with
+      every other upload in progress, max–min fairly (progressive filling), and goes at
+      ``min(bandwidth, its max–min share of ingress)``. A lone upload takes
+      ``latency + bytes / min(bandwidth, ingress)``; k equal uploads started together
+      all end after ``latency + k · bytes / ingress`` (when that share is below
+      ``bandwidth``). Rates are recomputed whenever an upload starts, ends or is
+      cancelled.
+    * ``"fifo"`` (store and forward, the model before flow sharing): the whole message
+      crosses the worker's link (``latency + bytes / bandwidth``), then waits its turn
+      at the server's ingress, which serves one message at a time (``bytes / ingress``
+      each): every message is serialized twice.
+
+    With ``ingress = inf`` the two models are the same (no sharing). ``inf`` bandwidths
+    and zero latency are "ideal".
 
     Attributes
     ----------
     latency : float
-        One-way latency, seconds.
+        One-way latency, seconds (counted once per message).
     bandwidth : float
         Each worker's uplink, bytes per second.
     ingress : float
@@ -47,6 +64,9 @@ class Network:
         Server-to-worker bandwidth for the model broadcast, bytes per second.
     bytes_per_value : int
         Bytes per transmitted real (8 for float64, 4 for float32).
+    sharing : str
+        How uploads share the ingress: ``"fair"`` (max–min fair flows) or ``"fifo"``
+        (store and forward, one message at a time).
     """
 
     latency: float = 0.0
@@ -54,6 +74,7 @@ class Network:
     ingress: float = math.inf
     broadcast: float = math.inf
     bytes_per_value: int = 8
+    sharing: str = "fair"
 
     def __post_init__(self) -> None:
         _nonneg("network", "latency", self.latency)
@@ -64,6 +85,12 @@ class Network:
         if self.bytes_per_value not in (2, 4, 8, 16):
             raise InvalidInputError(
                 f"network.bytes_per_value must be 2, 4, 8 or 16; got {self.bytes_per_value!r}"
+            )
+        if self.sharing not in SHARING:
+            raise InvalidInputError(
+                f"network.sharing must be one of {', '.join(map(repr, SHARING))} (max–min "
+                f"fair flows, or store-and-forward one message at a time); "
+                f"got {self.sharing!r}"
             )
 
     @property
@@ -83,6 +110,9 @@ class Network:
 
     def ingress_time(self, values: int) -> float:
         return values * self.bytes_per_value / self.ingress
+
+    def message_bytes(self, values: int) -> float:
+        return float(values * self.bytes_per_value)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -183,7 +183,11 @@ LIVE_CODES = [c for c in CODES if c[0] in ("uncoded", "frc", "crc", "ye-abbe", "
     rule=st.sampled_from(["decodable", "count"]),
     timeout=st.sampled_from([None, 0.5]),
     network=st.sampled_from(
-        [Network(), Network(latency=1e-3, bandwidth=1e6, ingress=2e6, broadcast=5e6)]
+        [
+            Network(),
+            Network(latency=1e-3, bandwidth=1e6, ingress=2e6, broadcast=5e6),
+            Network(latency=1e-3, bandwidth=1e6, ingress=2e6, broadcast=5e6, sharing="fifo"),
+        ]
     ),
     costs=st.sampled_from([CostModel(), CostModel(encode_rate=5e6, decode_rate=1e7)]),
     workload=st.sampled_from(
