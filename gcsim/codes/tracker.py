@@ -159,6 +159,7 @@ class DecodabilityTracker:
         elif self.rule.early_checks:
             self._cover = np.zeros(self.code.k, dtype=np.int64)
             self._covered = 0
+            self._span = _Span(self.code)
 
     def add(self, worker: int) -> bool:
         """Record a responder; return whether the set is decodable now."""
@@ -196,6 +197,64 @@ class DecodabilityTracker:
         newly = int(np.count_nonzero(self._cover[sup] == 0))
         self._cover[sup] += 1
         self._covered += newly
-        if self._covered < self.code.k:
-            return False  # an uncovered partition: never decodable
+        self._span.add(w)
+        if self._covered < self.code.k or not self._span.near():
+            return False  # an uncovered partition, or the target far from the span
         return self.code.is_decodable(self.responders)
+
+
+class _Span:
+    """The span of the responders' rows of B (orthonormal basis, block Gram–Schmidt with
+    reorthogonalisation), and the part of the target ``[I_m ... I_m]`` outside it.
+
+    A cheap, exact filter for the ``general`` rule: when the target is far from the span
+    (relative residual above ``1e-3``) no decoder can exist (its coefficient error would
+    exceed the code's residual tolerance by orders of magnitude), so the costly
+    least-squares check of :meth:`GradientCode.is_decodable` runs only when the target
+    is (nearly) in the span. Rows are queued as they arrive and folded into the basis in
+    one block when asked (:meth:`near`), so the cost is one QR per fold, not per arrival."""
+
+    TOL = 1e-3
+
+    def __init__(self, code: GradientCode) -> None:
+        km = code.k * code.m
+        T = code._target().T  # (k*m, m)
+        dtype = np.result_type(code._pvals.dtype, np.float64)
+        self.res = np.array(T, dtype=dtype)
+        self.norm = float(np.linalg.norm(T))
+        self.Q = np.empty((km, min(km, code.n)), dtype=dtype)  # orthonormal columns
+        self.r = 0
+        self.pending: list[int] = []
+        self._wcols = code._wcols
+        self._wvals = code._wvals
+        self.km = km
+
+    def add(self, worker: int) -> None:
+        """Queue worker's row."""
+        self.pending.append(worker)
+
+    def near(self) -> bool:
+        """Fold the queued rows in; whether the target is (nearly) in the span."""
+        if self.pending:
+            V = np.zeros((self.km, len(self.pending)), dtype=self.res.dtype)
+            for c, w in enumerate(self.pending):
+                V[self._wcols[w], c] = self._wvals[w]
+            self.pending = []
+            scale = float(np.abs(V).max())
+            for _ in range(2):  # twice is enough (Kahan–Parlett)
+                if self.r:
+                    Q = self.Q[:, : self.r]
+                    V -= Q @ (Q.conj().T @ V)
+            if V.shape[1] == 1:  # one new row: normalise it (no QR needed)
+                nv = float(np.linalg.norm(V))
+                new = V / nv if nv > 1e-10 * max(scale, 1e-300) else V[:, :0]
+            else:
+                Qn, Rn = np.linalg.qr(V)
+                keep = np.abs(np.diagonal(Rn)) > 1e-10 * max(scale, 1e-300)
+                new = Qn[:, keep]
+            new = new[:, : self.Q.shape[1] - self.r]
+            if new.shape[1]:
+                self.Q[:, self.r : self.r + new.shape[1]] = new
+                self.r += new.shape[1]
+                self.res -= new @ (new.conj().T @ self.res)
+        return float(np.linalg.norm(self.res)) <= self.TOL * self.norm

@@ -8,7 +8,8 @@ round ends at the first instant the arrived set is decodable:
 * count rule: the (n - s)-th smallest ``T_i``;
 * group-wise codes (frc, grouped with an MDS generator): the maximum over groups of the
   group's ``need``-th smallest ``T_i`` (computed for all rounds at once);
-* other codes: arrivals are replayed in order through the code's decodability tracker.
+* other codes (general rules with early checks, groups with rank checks): arrivals are
+  replayed in order through the code's decodability tracker, as the DES decides.
 
 The responder set is every worker with ``T_i <= t`` (ties included), as in the DES.
 """
@@ -62,45 +63,20 @@ def completion_times(code: GradientCode, T: np.ndarray, rule: str | DecodeRule) 
         return out
     if dr.kind == "general" and not dr.early_checks:
         return _kth(T, dr.threshold)
-    # replay the arrival order through the tracker; for a general rule decodability
-    # is monotone in the prefix, so the first decodable prefix is found by bisection
+    # replay the arrival order through the tracker (the DES's own decision, arrival by
+    # arrival; a general rule's tracker keeps the responders' span incrementally, so this
+    # costs a few small projections per round, not a least-squares solve per arrival)
     tracker = DecodabilityTracker(code, dr)
     out = np.full(T.shape[0], np.inf)
     for r in range(T.shape[0]):
         order = np.argsort(T[r], kind="stable")
         finite = int(np.isfinite(T[r]).sum())
-        hit = _first_decodable(tracker, order[:finite], dr)
-        if hit is not None:
-            out[r] = T[r, order[hit]]
+        tracker.reset()
+        for i in order[:finite].tolist():
+            if tracker.add(i):
+                out[r] = T[r, i]
+                break
     return out
-
-
-def _first_decodable(
-    tracker: DecodabilityTracker, order: np.ndarray, rule: DecodeRule
-) -> int | None:
-    """Index into ``order`` of the arrival that makes the prefix decodable (or None)."""
-    if rule.kind == "general":
-        code = tracker.code
-        upto = min(len(order), rule.threshold)
-        if len(order) >= rule.threshold:
-            # the count guarantees it; find an earlier decodable prefix by bisection
-            lo, hi = 0, upto - 1  # invariant: prefix order[: hi + 1] decodable
-        else:
-            if not code.is_decodable(order.tolist()):
-                return None
-            lo, hi = 0, len(order) - 1
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if code.is_decodable(order[: mid + 1].tolist()):
-                hi = mid
-            else:
-                lo = mid + 1
-        return hi
-    tracker.reset()
-    for t, i in enumerate(order.tolist()):
-        if tracker.add(i):
-            return t
-    return None
 
 
 def run_fast(
