@@ -29,6 +29,9 @@ from gcsim.sim.kernel import RoundKernels
 
 __all__ = ["completion_times", "run_fast"]
 
+#: values of one rounds x n matrix per chunk of rounds (32 MiB of float64)
+CHUNK_VALUES = 1 << 22
+
 
 def _kth(T: np.ndarray, k: int) -> np.ndarray:
     """k-th smallest (1-based) along the last axis; inf when k exceeds the count."""
@@ -97,27 +100,40 @@ def run_fast(
     n = code.n
     loads = code.loads.astype(float)
     comm_loads = np.full(n, kernels.q / kernels.l)
-    C = compute.draw_rounds(iterations, loads)
-    X = comm.draw_rounds(iterations, comm_loads)
-    T = C + X  # encode cost, network and broadcast are zero by applicability
-    t = completion_times(code, T, rule)
-    failed = ~np.isfinite(t)
-    if round_timeout is not None:
-        failed |= t > round_timeout
-    # a failed round lasts until its last finite arrival (or the timeout)
-    with np.errstate(invalid="ignore"):
-        last = np.where(np.isfinite(T), T, -np.inf).max(axis=1)
-    last = np.where(np.isfinite(last), last, 0.0)
-    fail_time = last if round_timeout is None else np.minimum(last, round_timeout)
-    dec_at = np.where(failed, fail_time, t)
-    arrived = T <= dec_at[:, None]
-    n_resp = arrived.sum(axis=1)
-    worker_rows: list[tuple[Any, ...]] = []
-    if kernels.workload is None:
+    # rounds are independent: work in chunks of rounds, so that peak memory stays near
+    # one rounds x n matrix of a chunk (the samplers draw the same stream in chunks)
+    chunk = max(1, min(iterations, CHUNK_VALUES // max(n, 1)))
+    dec_parts, failed_parts, resp_parts, wrows = [], [], [], []
+    arrived_rows: list[np.ndarray] = []
+    workload = kernels.workload is not None
+    start0 = 0.0
+    for r0 in range(0, iterations, chunk):
+        k = min(chunk, iterations - r0)
+        C = compute.draw_rounds(k, loads)
+        X = comm.draw_rounds(k, comm_loads)
+        T = np.add(C, X, out=X if not record_workers else None)  # X is not needed again
+        dec_at, failed = _decode_instants(code, T, rule, round_timeout)
+        arrived = T <= dec_at[:, None]
+        n_resp = arrived.sum(axis=1)
+        dec_parts.append(dec_at)
+        failed_parts.append(failed)
+        resp_parts.append(n_resp)
+        if workload:
+            arrived_rows.extend(np.flatnonzero(row) for row in arrived)
+        if record_workers:
+            starts = start0 + np.concatenate([[0.0], np.cumsum(dec_at)[:-1]])
+            wrows.extend(_worker_rows(C, X, T, arrived, starts))
+        start0 += float(dec_at.sum())
+        del C, X, T, arrived
+    dec_at = np.concatenate(dec_parts)
+    failed = np.concatenate(failed_parts)
+    n_resp = np.concatenate(resp_parts)
+    if not workload:
         # timing only: columns computed for all rounds at once
         duration = dec_at
         end = np.cumsum(duration)
         start = end - duration
+        used = np.where(failed, 0, n_resp)
         cols: dict[str, np.ndarray] = {
             "round": np.arange(iterations),
             "start": start,
@@ -136,16 +152,14 @@ def run_fast(
             "cond": np.full(iterations, np.nan),
             "l1_amplification": np.full(iterations, np.nan),
             "residual": np.full(iterations, np.nan),
-            "rows_used": np.where(failed, 0, n_resp),
-            "bytes_used": np.where(failed, 0, n_resp) * msg_bytes,
+            "rows_used": used,
+            "bytes_used": used * msg_bytes,
         }
-        if record_workers:
-            worker_rows = _worker_rows(C, X, T, arrived, start)
-        return cols, worker_rows
+        return cols, wrows
     records: list[dict[str, Any]] = []
     now = 0.0
     for r in range(iterations):
-        R = np.flatnonzero(arrived[r])
+        R = arrived_rows[r]
         kernels.begin_round()
         rec: dict[str, Any] = {
             "round": r,
@@ -165,10 +179,25 @@ def run_fast(
         rec["duration"] = float(dec_at[r])
         now = rec["end"]
         records.append(rec)
-    if record_workers:
-        starts = np.array([rec["start"] for rec in records])
-        worker_rows = _worker_rows(C, X, T, arrived, starts)
-    return records, worker_rows
+    return records, wrows
+
+
+def _decode_instants(
+    code: GradientCode, T: np.ndarray, rule: DecodeRule, round_timeout: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each round's decision instant and whether it failed: a failed round lasts until
+    its last finite arrival (or the timeout)."""
+    t = completion_times(code, T, rule)
+    failed = ~np.isfinite(t)
+    if round_timeout is not None:
+        failed |= t > round_timeout
+    if not failed.any():
+        return t, failed
+    with np.errstate(invalid="ignore"):
+        last = np.where(np.isfinite(T), T, -np.inf).max(axis=1)
+    last = np.where(np.isfinite(last), last, 0.0)
+    fail_time = last if round_timeout is None else np.minimum(last, round_timeout)
+    return np.where(failed, fail_time, t), failed
 
 
 def _worker_rows(
