@@ -203,7 +203,8 @@ class GradientCode:
         self._pcols, self._pvals = cols, vals
         self._rule_cache: DecodeRule | None = None
         self._assignment_cache: np.ndarray | None = None  # dense (n, k) built on request
-        self._d = max((len(x) for x in sup), default=0)
+        self._loads = np.fromiter((len(x) for x in sup), dtype=np.int64, count=len(sup))
+        self._d = int(self._loads.max()) if len(sup) else 0
         if cache_size < 0:
             raise InvalidInputError(f"cache_size must be >= 0; got {cache_size}")
         self._cache: OrderedDict[tuple[Any, ...], Decoder] = OrderedDict()
@@ -253,8 +254,8 @@ class GradientCode:
 
     @property
     def loads(self) -> np.ndarray:
-        """Partitions computed by each worker, shape (n,)."""
-        return np.array([len(x) for x in self._supports])
+        """Partitions computed by each worker, shape (n,) (a copy)."""
+        return self._loads.copy()
 
     @property
     def exact(self) -> bool:

@@ -226,5 +226,15 @@ class StatelessSampler(RoundSampler):
 
     def _draw_rounds(self, rounds: int, loads: np.ndarray) -> np.ndarray:
         if self.mode == "per-worker" and self.model.row_stable:
-            return self.model.sample(self.rng, (rounds, self.n)) * loads[None, :]
+            out = np.asarray(self.model.sample(self.rng, (rounds, self.n)), dtype=float)
+            if not np.all(loads == 1.0):
+                out *= loads[None, :]  # in place: no second rounds x n array
+            return out
         return super()._draw_rounds(rounds, loads)
+
+    @property
+    def always_zero(self) -> bool:
+        """Whether every draw is exactly 0 (a constant-zero model, e.g. no comm delay)."""
+        return getattr(self.model, "name", "") == "constant" and self.model.params().get(
+            "value"
+        ) == 0.0

@@ -34,7 +34,9 @@ class ShiftedExponentialDelay(DelayModel):
         self.rate = check_real(self.name, "rate", rate, gt=0.0)
 
     def _sample(self, rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray:
-        return self.shift + rng.exponential(1.0 / self.rate, size)
+        out = rng.exponential(1.0 / self.rate, size)
+        out += self.shift  # in place: one array per draw
+        return out
 
     def dist(self) -> Any:
         return stats.expon(loc=self.shift, scale=1.0 / self.rate)

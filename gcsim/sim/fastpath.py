@@ -103,6 +103,9 @@ def run_fast(
     # rounds are independent: work in chunks of rounds, so that peak memory stays near
     # one rounds x n matrix of a chunk (the samplers draw the same stream in chunks)
     chunk = max(1, min(iterations, CHUNK_VALUES // max(n, 1)))
+    if iterations * n > CHUNK_VALUES // 4:  # large: at least 4 chunks (peak < 1x matrix)
+        chunk = min(chunk, max(1, math.ceil(iterations / 4)))
+    no_comm = bool(getattr(comm, "always_zero", False))  # e.g. no comm_delays given
     dec_parts, failed_parts, resp_parts, wrows = [], [], [], []
     arrived_rows: list[np.ndarray] = []
     workload = kernels.workload is not None
@@ -110,8 +113,12 @@ def run_fast(
     for r0 in range(0, iterations, chunk):
         k = min(chunk, iterations - r0)
         C = compute.draw_rounds(k, loads)
-        X = comm.draw_rounds(k, comm_loads)
-        T = np.add(C, X, out=X if not record_workers else None)  # X is not needed again
+        if no_comm:  # arrivals are the compute times: no second matrix, no addition
+            X = np.zeros_like(C) if record_workers else C
+            T = C
+        else:
+            X = comm.draw_rounds(k, comm_loads)
+            T = np.add(C, X, out=X if not record_workers else None)  # X not needed again
         dec_at, failed = _decode_instants(code, T, rule, round_timeout)
         arrived = T <= dec_at[:, None]
         n_resp = arrived.sum(axis=1)
