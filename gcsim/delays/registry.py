@@ -10,6 +10,7 @@ from typing import Any
 from gcsim.delays.base import DelayModel
 from gcsim.delays.bimodal import BimodalDelay
 from gcsim.delays.constant import ConstantDelay
+from gcsim.delays.empirical import EmpiricalDelay
 from gcsim.delays.exponential import ExponentialDelay
 from gcsim.delays.heterogeneous import HeterogeneousDelay
 from gcsim.delays.lognormal import LognormalDelay
@@ -40,6 +41,7 @@ DELAYS: dict[str, type[DelayModel]] = {
         HeterogeneousDelay,
         PersistentDelay,
         TraceDelay,
+        EmpiricalDelay,
     )
 }
 
