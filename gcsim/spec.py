@@ -419,6 +419,11 @@ class _FailedSampler(RoundSampler):
         out[self.failed] = np.inf
         return out
 
+    def _draw(self, loads: np.ndarray) -> np.ndarray:
+        out = np.array(self.inner.draw_trusted(loads), dtype=float)
+        out[self.failed] = np.inf
+        return out
+
     def draw_rounds(self, rounds: int, loads: np.ndarray) -> np.ndarray:
         out = np.array(self.inner.draw_rounds(rounds, loads), dtype=float)
         out[:, self.failed] = np.inf

@@ -110,6 +110,11 @@ class RoundSampler(ABC):  # noqa: B024 (subclasses implement _draw or draw)
         """
         return self._draw(self._check_loads(loads))
 
+    def draw_trusted(self, loads: np.ndarray) -> np.ndarray:
+        """:meth:`draw` for ``loads`` already validated (a float array of shape (n,)):
+        the simulator's per-round hot path, which checks its loads once per run."""
+        return self._draw(loads)
+
     def draw_rounds(self, rounds: int, loads: Any) -> np.ndarray:
         """Durations of ``rounds`` successive rounds with the same loads.
 
@@ -216,7 +221,7 @@ class StatelessSampler(RoundSampler):
 
     def _draw(self, loads: np.ndarray) -> np.ndarray:
         if self.mode == "per-worker":
-            return self.model.sample(self.rng, (self.n,)) * loads
+            return self.model._sample(self.rng, (self.n,)) * loads
         D = max(1, math.ceil(float(loads.max())))
         X = self.model.sample(self.rng, (D, self.n))
         counts = np.ceil(loads).astype(int)
