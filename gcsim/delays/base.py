@@ -112,7 +112,10 @@ class RoundSampler(ABC):  # noqa: B024 (subclasses implement _draw or draw)
 
     def draw_trusted(self, loads: np.ndarray) -> np.ndarray:
         """:meth:`draw` for ``loads`` already validated (a float array of shape (n,)):
-        the simulator's per-round hot path, which checks its loads once per run."""
+        the simulator's per-round hot path, which checks its loads once per run. A
+        sampler that overrides :meth:`draw` itself is honoured."""
+        if type(self).draw is not RoundSampler.draw:
+            return self.draw(loads)
         return self._draw(loads)
 
     def draw_rounds(self, rounds: int, loads: Any) -> np.ndarray:
