@@ -190,7 +190,13 @@ def predict_live(
             iterations=max(rounds, len(pd.read_csv(pdir / "records.csv"))),
             seed=spec.seed + 1,  # fresh draws, never the live run's
             replicate=spec.replicate,
-            network=Network(latency=cal.upload_latency, broadcast=broadcast, bytes_per_value=bpv),
+            # the fitted communication time already holds the upload latency (it is the
+            # arrival minus the end of compute): no latency of its own
+            network=Network(
+                latency=0.0 if comm is not None else cal.upload_latency,
+                broadcast=broadcast,
+                bytes_per_value=bpv,
+            ),
             costs=CostModel(decode_rate=cal.decode_rate),
             policy=spec.policy,
             decode_rule=spec.decode_rule,

@@ -36,6 +36,7 @@ TRACE = np.arange(1.0, 31.0).reshape(6, 5)  # 6 rounds x 5 workers, all distinct
 
 #: one spec per registered model (and a few variants), used by the parametrised tests
 SPECS: dict[str, Any] = {
+    "empirical": {"model": "empirical", "quantiles": [1.0, 2.0, 4.0]},
     "constant": {"model": "constant", "value": 2.0},
     "exponential": {"model": "exponential", "rate": 2.0},
     "shifted-exponential": {"model": "shifted-exponential", "shift": 1.0, "rate": 2.0},
