@@ -91,6 +91,7 @@ def _wait_for(pred, timeout: float = 60) -> None:
     raise AssertionError("never got there")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 def test_kill_minus_9_of_a_sweep_kills_its_pool_workers(tmp_path):
     path = tmp_path / "s.toml"
@@ -104,6 +105,7 @@ def test_kill_minus_9_of_a_sweep_kills_its_pool_workers(tmp_path):
     assert not _wait_gone(kids, 10), "pool workers outlived the sweep"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 def test_ctrl_c_stops_a_sweep_within_seconds(tmp_path):
     path = tmp_path / "s.toml"
@@ -139,6 +141,7 @@ code = "crc"
 """
 
 
+@pytest.mark.slow
 @pytest.mark.live
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 def test_kill_minus_9_of_gcsim_live_kills_the_launcher_and_every_rank(tmp_path):

@@ -111,6 +111,7 @@ def test_notebooks_match_their_generator():
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, executed):
     nb, tmp_path = executed[path.stem]

@@ -265,6 +265,7 @@ def small_sweeps(tmp_path_factory) -> dict[str, Path]:
     return folders
 
 
+@pytest.mark.slow
 def test_same_seed_same_results_whatever_jobs(small_sweeps):
     j1, j2 = small_sweeps["j1"], small_sweeps["j2"]
     a, b = _comparable(j1), _comparable(j2)
@@ -281,6 +282,7 @@ def test_same_seed_same_results_whatever_jobs(small_sweeps):
     assert "code.s" in summary.columns and len(summary) == 12
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_points_and_refuses_a_different_scenario(
     tmp_path, capsys, small_sweeps
 ):
@@ -308,6 +310,7 @@ def test_trace_with_too_few_workers_is_rejected_before_running(tmp_path, capsys)
     assert not (tmp_path / "res").exists()
 
 
+@pytest.mark.slow
 def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
     # a 2-round trace that refuses to wrap, started at a random row, fails within its
     # first 2 rounds of a 25-round run, per point (validation cannot know the start row)
@@ -328,6 +331,7 @@ def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
     assert (tmp_path / "res" / "summary.csv").exists()
 
 
+@pytest.mark.slow
 def test_kill_minus_9_and_resume_gives_the_uninterrupted_results(tmp_path):
     # the killed sweep runs its points in a process pool; the reference and the resume run
     # in-process (the same results whatever --jobs: test_same_seed_same_results...)
@@ -399,6 +403,7 @@ def _mpiexec() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_mpi_executor_gives_the_local_results(tmp_path, small_sweeps):
     path = write(tmp_path, SMALL)
     out = tmp_path / "mpi"

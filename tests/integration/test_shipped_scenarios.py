@@ -24,7 +24,8 @@ IDS = [p.stem for p in SCENARIOS]
 
 #: Extra --set overrides per scenario for the reduced run (on top of rounds=3,
 #: replicates=1): the sweep is replaced by a smaller one (an inline table, since a swept
-#: key contains dots and cannot be addressed one at a time).
+#: key contains dots and cannot be addressed one at a time), a large data set by a
+#: smaller one.
 REDUCED: dict[str, list[str]] = {
     "quickstart": ['sweep={"code.s" = [2]}'],
     "paper-comparison": ['sweep={"code.s" = [2]}'],
@@ -33,6 +34,7 @@ REDUCED: dict[str, list[str]] = {
     "heavy-tail": ['sweep={"code.s" = [2]}'],
     "trace-replay": ['sweep={"code.s" = [2]}'],
     "persistent": [],  # the sweep is the policy comparison itself: 2 values
+    "live-natural": ["workload.samples=6000"],  # a 120 000 x 250 data set per point
 }
 COMMON = ["--set", "scenario.rounds=3", "--set", "scenario.replicates=1"]
 

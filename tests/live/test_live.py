@@ -73,6 +73,7 @@ def scenario(tmp_path: Path, rounds=8, policy="cancel", schemes=SCHEMES, timeout
     return p
 
 
+@pytest.mark.slow
 def test_small_live_run_records_compare_and_exact_training(tmp_path, capsys):
     path = scenario(tmp_path)
     out = tmp_path / "res"
@@ -181,6 +182,7 @@ def _wait_rows(out: Path, cond, timeout: float = 90) -> pd.DataFrame:
     raise AssertionError("the live run did not get there in time")
 
 
+@pytest.mark.slow
 def test_a_stopped_worker_is_a_straggler_and_undecodable_rounds_fail_cleanly(tmp_path, capsys):
     one = '[[schemes]]\ncode = "frc"\n'  # groups {0,1}, {2,3}: worker 3 alone is harmless
     path = scenario(tmp_path, rounds=40, schemes=one, timeout=0.5)
@@ -212,6 +214,7 @@ def test_a_stopped_worker_is_a_straggler_and_undecodable_rounds_fail_cleanly(tmp
     assert "not decodable within 0.5 s" in stderr
 
 
+@pytest.mark.slow
 def test_a_dead_worker_ends_the_run_with_a_clear_error_and_keeps_the_records(tmp_path, capsys):
     one = '[[schemes]]\ncode = "grouped"\n'
     rounds = 30  # ~0.07 s each: the kill lands well before the last one
@@ -238,6 +241,7 @@ def test_a_dead_worker_ends_the_run_with_a_clear_error_and_keeps_the_records(tmp
     assert len(list((out / "points").glob("*.failed-*"))) == 1
 
 
+@pytest.mark.slow
 def test_launch_with_too_few_processes_is_refused_before_any_round(tmp_path):
     from gcsim.live import find_launcher
 
@@ -273,6 +277,7 @@ def test_compare_refuses_simulated_results(tmp_path, capsys):
     assert "not a live run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["non-preemptive"])
 def test_non_preemptive_live_run(tmp_path, policy):
     path = scenario(tmp_path, rounds=6, policy=policy, schemes='[[schemes]]\ncode = "crc"\n')
@@ -282,6 +287,7 @@ def test_non_preemptive_live_run(tmp_path, policy):
     assert rec["decoded"].all() and len(rec) == 6
 
 
+@pytest.mark.slow
 def test_a_stopped_worker_costs_only_its_own_messages_for_any_number_of_rounds(tmp_path, capsys):
     """Regression: one SIGSTOPped worker used to stall the whole run after ~32 rounds
     (sends piling up towards it); rounds must go on as long as the rest decode."""
@@ -379,6 +385,7 @@ slow_workers = [1]
 """
 
 
+@pytest.mark.slow
 def test_natural_stragglers_fit_predict_and_report(tmp_path, capsys):
     """No injected delay: the records hold real times; predict fits the probe and
     predicts the other schemes with fresh draws, with intervals and ranking checks."""

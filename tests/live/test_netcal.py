@@ -36,6 +36,7 @@ def test_fit_line_recovers_latency_and_bandwidth_exactly():
         fit_line([8, 8], [1e-6, 2e-6])
 
 
+@pytest.mark.slow
 def test_ping_pong_between_two_ranks_gives_a_usable_network():
     cal = calibrate_network(ranks=2, sizes=SIZES, repeats=10)
     assert isinstance(cal, NetCalibration)
@@ -56,6 +57,7 @@ def test_ping_pong_between_two_ranks_gives_a_usable_network():
     assert 0.5 < predicted / cal.one_way[-1] < 2.0
 
 
+@pytest.mark.slow
 def test_cli_prints_a_cluster_network_snippet(capsys):
     assert main(["netcal", "--ranks", "2", "--sizes", "8,65536,1e6", "--repeats", "5"]) == 0
     out = capsys.readouterr().out

@@ -147,6 +147,7 @@ def test_ignore_stragglers_reports_error_instead_of_raising():
     assert c.decoding_error(R, P) > 0.01
 
 
+@pytest.mark.slow
 def test_large_grouped_code_does_not_build_dense_matrices():
     import tracemalloc
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gcsim.live.predict import discordant_pairs, interval
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), mu=st.floats(0.01, 10.0))
 def test_intervals_cover_the_estimate_and_shrink_with_more_data(seed, mu):
