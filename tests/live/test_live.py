@@ -1,5 +1,7 @@
 """The live MPI backend: a real run on this machine, faults, misconfiguration, and the
-simulator's agreement with it (n = 4 workers, a few rounds: fits CI on 2 cores)."""
+simulator's agreement with it (n = 3 or 4 workers, a few rounds: fits CI on 2 cores).
+Most of a live test's time is its MPI ranks starting (importing gcsim), so each test
+starts as few jobs, with as few ranks, as what it checks needs."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ seed = 5
 rounds = {rounds}
 
 [cluster]
-n = 4
+n = {n}
 policy = "{policy}"
 
 [delays.compute]
@@ -67,9 +69,9 @@ code = "frc"
 """
 
 
-def scenario(tmp_path: Path, rounds=8, policy="cancel", schemes=SCHEMES, timeout=10.0) -> Path:
+def scenario(tmp_path: Path, rounds=8, policy="cancel", schemes=SCHEMES, timeout=10.0, n=4) -> Path:
     p = tmp_path / "live.toml"
-    p.write_text(LIVE.format(rounds=rounds, policy=policy, schemes=schemes, timeout=timeout))
+    p.write_text(LIVE.format(rounds=rounds, policy=policy, schemes=schemes, timeout=timeout, n=n))
     return p
 
 
@@ -216,9 +218,9 @@ def test_a_stopped_worker_is_a_straggler_and_undecodable_rounds_fail_cleanly(tmp
 
 @pytest.mark.slow
 def test_a_dead_worker_ends_the_run_with_a_clear_error_and_keeps_the_records(tmp_path, capsys):
-    one = '[[schemes]]\ncode = "grouped"\n'
-    rounds = 30  # ~0.07 s each: the kill lands well before the last one
-    path = scenario(tmp_path, rounds=rounds, schemes=one)
+    one = '[[schemes]]\ncode = "grouped"\n'  # n = 3, s = 1, m = 2: one group of 3
+    rounds = 20  # ~0.07 s each: the kill lands well before the last one
+    path = scenario(tmp_path, rounds=rounds, schemes=one, n=3)  # 4 MPI ranks start faster
     out = tmp_path / "res"
     with LiveRun(path, out) as run:
         pids = _pids(out)
