@@ -378,8 +378,6 @@ s = 1
 [[schemes]]
 code = "uncoded"
 [[schemes]]
-code = "frc"
-[[schemes]]
 code = "crc"
 [live]
 inject = false
@@ -404,7 +402,7 @@ def test_natural_stragglers_fit_predict_and_report(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(out), "--probe", "uncoded", "--rounds", "200"]) == 0
     table = pd.read_csv(out / "predict" / "predict.csv")
-    assert set(table["scheme"]) == {"frc", "crc"}
+    assert set(table["scheme"]) == {"crc"}
     assert np.isfinite(table[["pred_mean_s", "live_mean_s", "pred_mean_lo"]]).all().all()
     assert (table["pred_mean_lo"] <= table["pred_mean_s"]).all()
     assert (out / "predict" / "predict.png").stat().st_size > 0

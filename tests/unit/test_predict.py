@@ -12,12 +12,12 @@ from gcsim.live.predict import discordant_pairs, interval
 
 
 @pytest.mark.slow
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), mu=st.floats(0.01, 10.0))
 def test_intervals_cover_the_estimate_and_shrink_with_more_data(seed, mu):
     rng = np.random.default_rng(seed)
     small = rng.exponential(mu, size=40)
-    large = rng.exponential(mu, size=4000)
+    large = rng.exponential(mu, size=1500)
     for stat in ("mean", "median", "p95"):
         est, lo, hi = interval(small, stat)
         assert lo <= est <= hi
@@ -27,7 +27,7 @@ def test_intervals_cover_the_estimate_and_shrink_with_more_data(seed, mu):
     # the mean's interval covers the true mean for a large sample (fails ~5% by chance
     # per draw for a correct 95% interval: check the width against the exact SE instead)
     est, lo, hi = interval(large, "mean")
-    assert abs((hi - lo) / 2 - 1.96 * large.std(ddof=1) / np.sqrt(len(large))) < 0.01 * mu
+    assert abs((hi - lo) / 2 - 1.96 * large.std(ddof=1) / np.sqrt(len(large))) < 0.02 * mu
 
 
 def test_interval_of_constant_or_empty_data():
