@@ -16,6 +16,7 @@ __all__ = [
     "InfeasibleParametersError",
     "InvalidInputError",
     "NotDecodableError",
+    "NumericsWarning",
     "UnknownSchemeError",
 ]
 
@@ -46,6 +47,13 @@ class DecodeResidualError(GcsimError, ArithmeticError):
     Raised instead of returning a silently wrong gradient.  Pass ``check=False`` to
     :meth:`GradientCode.decode` to get the (inaccurate) result anyway, e.g. to measure it.
     """
+
+
+class NumericsWarning(UserWarning):
+    """A simulation updated its model with gradients that ``decode(check=True)`` would
+    have refused in the messages' precision (``numerics="warn"``, the default; one per
+    run, naming the worst round). ``numerics="refuse"`` fails those rounds instead,
+    ``numerics="record"`` keeps them silently."""
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:

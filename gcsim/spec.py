@@ -28,9 +28,17 @@ from gcsim.sim.network import CostModel, Network
 from gcsim.workload import make_workload
 from gcsim.workload.base import Workload
 
-__all__ = ["ENGINES", "CodeRecipe", "RunSpec", "fast_path_applies", "resolve_workload"]
+__all__ = [
+    "ENGINES",
+    "NUMERICS_POLICIES",
+    "CodeRecipe",
+    "RunSpec",
+    "fast_path_applies",
+    "resolve_workload",
+]
 
 ENGINES = ("auto", "des", "fast")
+NUMERICS_POLICIES = ("warn", "refuse", "record")
 DEFAULT_DIMENSION = 1000
 
 
@@ -93,6 +101,9 @@ class RunSpec:
     round_timeout : float or None
     failed_workers : tuple of int
     record_workers : bool
+    numerics : str
+        What a decode ``decode(check=True)`` would refuse does: ``warn``, ``refuse`` or
+        ``record`` (:data:`gcsim.sim.kernel.NUMERICS`).
     recipe : CodeRecipe or None
         How to rebuild the code in another process (None for a hand-built code).
     label : str
@@ -116,6 +127,7 @@ class RunSpec:
     round_timeout: float | None = None
     failed_workers: tuple[int, ...] = ()
     record_workers: bool = False
+    numerics: str = "warn"
     recipe: CodeRecipe | None = None
     label: str = ""
     _compute_cfg: Any = field(default=None, repr=False)
@@ -143,6 +155,7 @@ class RunSpec:
         record_workers: bool = False,
         failed_workers: Any = (),
         replicate: int = 0,
+        numerics: str = "warn",
         recipe: CodeRecipe | None = None,
         label: str = "",
     ) -> RunSpec:
@@ -162,6 +175,7 @@ class RunSpec:
         decode_rule = _choice("decode_rule", decode_rule, RULES)
         engine = _choice("engine", engine, ENGINES)
         load_mode = _choice("load_mode", load_mode, LOAD_MODES)
+        numerics = _choice("numerics", numerics, NUMERICS_POLICIES)
         if round_timeout is not None and (
             isinstance(round_timeout, bool)
             or not isinstance(round_timeout, (int, float, np.integer, np.floating))
@@ -213,6 +227,7 @@ class RunSpec:
             round_timeout=None if round_timeout is None else float(round_timeout),
             failed_workers=_failed_workers(failed_workers, code.n),
             record_workers=bool(record_workers),
+            numerics=numerics,
             recipe=recipe,
             label=label or code.name,
             _compute_cfg=delays,
@@ -249,6 +264,7 @@ class RunSpec:
             round_timeout=point["round_timeout"],
             engine=point["engine"],
             failed_workers=point["failed_workers"],
+            numerics=point.get("numerics", "warn"),
             recipe=recipe,
             label=str(point.get("scheme", "")),
         )
@@ -290,6 +306,8 @@ class RunSpec:
             "costs": self.costs.as_dict(),
             "delays": {"compute": self._compute_cfg, "comm": self._comm_cfg},
             "workload": wl,
+            # only when not the default, as the scenario expander writes it
+            **({} if self.numerics == "warn" else {"numerics": self.numerics}),
         }
 
     def with_(self, **changes: Any) -> RunSpec:

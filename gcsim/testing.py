@@ -43,7 +43,7 @@ import numpy as np
 
 from gcsim.codes.base import Decoder, GradientCode
 from gcsim.codes.tracker import DecodabilityTracker, DecodeRule
-from gcsim.errors import GcsimError, InvalidInputError, NotDecodableError
+from gcsim.errors import DecodeResidualError, GcsimError, InvalidInputError, NotDecodableError
 from gcsim.rng import as_generator
 
 if TYPE_CHECKING:
@@ -420,8 +420,9 @@ def check_round_trips(code: GradientCode, **settings: Unpack[CheckSettings]) -> 
     :func:`straggler_sets`) is decodable and ``decode(encode(P))`` is the sum of the
     partials within :func:`decode_tolerance` of the decoder's condition number (exact
     codes; an inexact code must return a finite estimate). On a few sets also: float32
-    messages within the float32 tolerance, any order of the responders, and the generic
-    least-squares decoder."""
+    messages within the float32 tolerance (a set that ``decode_problem`` refuses in
+    float32 must raise ``DecodeResidualError`` and, with ``check=False``, still meet the
+    tolerance), any order of the responders, and the generic least-squares decoder."""
     _round_trips(code, _settings(settings))
 
 
@@ -449,7 +450,21 @@ def _round_trips(code: GradientCode, cfg: _Settings) -> tuple[int, bool]:
         where = f"stragglers {list(stragglers)}"
         with _no_error(code, f"decode ({where}, float32)"):
             M32 = code.encode(P.astype(np.float32))
-            g32 = np.asarray(code.decode(R, M32[R], l))
+            problem = code.decode_problem(R, np.float32)
+            g32 = np.asarray(code.decode(R, M32[R], l)) if problem is None else M32[0]
+        if problem is not None:  # numerically refused in float32: decode must say so
+            try:
+                code.decode(R, M32[R], l)
+            except DecodeResidualError:
+                pass
+            else:
+                raise _fail(
+                    code,
+                    f"decode of float32 messages returned although decode_problem says it "
+                    f"raises ({where}): {problem}",
+                )
+            with _no_error(code, f"decode ({where}, float32, check=False)"):
+                g32 = np.asarray(code.decode(R, M32[R], l, check=False))
         if g32.dtype != np.float32:
             raise _fail(code, f"decode of float32 messages returned {g32.dtype} ({where})")
         if code.exact:
@@ -651,8 +666,9 @@ def check_stability_reporting(code: GradientCode, **settings: Unpack[CheckSettin
     """For decodable sets (all workers and sampled ``n - s`` sets) the decoder reports
     honest numbers: ``responders`` sorted, ``matrix`` of shape ``(m, |R|)`` zero outside
     ``rows``, ``cond >= 1`` and ``l1_amplification`` equal to ``max_u sum_r |A[u, r]|``,
-    ``residual`` equal to ``max |A B_R - [I..I]|`` recomputed from the dense rows; all
-    finite, and within ``residual_tol`` for an exact code."""
+    ``residual`` equal to ``max |A B_R - [I..I]|`` and ``amplification`` to
+    ``max |A| |B_R|``, recomputed from the dense rows; all finite, and the residual
+    within ``residual_tol`` for an exact code."""
     cfg = _settings(settings)
     gen = as_generator(cfg.rng)
     n, m = code.n, code.m
@@ -674,7 +690,7 @@ def check_stability_reporting(code: GradientCode, **settings: Unpack[CheckSettin
         unused = np.setdiff1d(np.arange(len(R)), dec.rows)
         if np.any(A[:, unused] != 0):
             raise _fail(code, f"decoder.matrix is non-zero outside decoder.rows ({where})")
-        for attr in ("cond", "l1_amplification", "residual"):
+        for attr in ("cond", "l1_amplification", "residual", "amplification"):
             v = getattr(dec, attr)
             if not (isinstance(v, float) and math.isfinite(v) and v >= 0):
                 raise _fail(code, f"decoder.{attr} = {v!r} must be a finite float ({where})")
@@ -686,7 +702,12 @@ def check_stability_reporting(code: GradientCode, **settings: Unpack[CheckSettin
         if n * code.k * m <= _MAX_DENSE:
             BR = np.asarray(code.B)[R]
             resid = float(np.abs(A @ BR - T).max())
-            slack = 16 * EPS64 * float((np.abs(A) @ np.abs(BR)).max()) * max(code.d, 1) + 1e-300
+            amp = float((np.abs(A) @ np.abs(BR)).max())
+            if not math.isclose(dec.amplification, amp, rel_tol=1e-9, abs_tol=1e-300):
+                raise _fail(
+                    code, f"decoder.amplification {dec.amplification} != max |A| |B_R| = {amp}"
+                )
+            slack = 16 * EPS64 * amp * max(code.d, 1) + 1e-300
             if abs(resid - dec.residual) > slack + 1e-12 * resid:
                 raise _fail(
                     code,

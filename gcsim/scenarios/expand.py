@@ -338,6 +338,8 @@ def _scheme_points(
             "delays": sc["delays"],
             "workload": wl,
             "factors": {k: assign.get(k) for k in keys},
+            # only when not the default, so that the ids of existing points are unchanged
+            **({} if cl["numerics"] == "warn" else {"numerics": cl["numerics"]}),
         }
         idx = start + len(out)
         pid = f"{idx:04d}-{sch['label']}-r{rep}-{_digest(spec)}"

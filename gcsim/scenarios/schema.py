@@ -185,6 +185,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "failed_workers": Field(
             "list-int", [], "workers that never respond (permanent failures)", minimum=0
         ),
+        "numerics": Field(
+            "choice",
+            "warn",
+            "a decode that decode(check=True) refuses in the messages' precision: warn "
+            "(used; one warning per point), refuse (the round fails), record (used silently)",
+            choices=("warn", "refuse", "record"),
+        ),
     },
     "cluster.network": {
         "latency": Field("float", 0.0, "one-way latency (s)", minimum=0, finite=True),

@@ -3,12 +3,18 @@
 Encodes the workload's partial gradients with the code's real kernel, decodes the
 responders' messages with the code's real decoder, measures the decoded gradient's
 error against the exactly computed sum, and applies the update.
+
+The decode takes the trusted path (no exception in the hot loop), but every decode is
+judged as the public ``decode(check=True)`` would judge it in the messages' precision
+(:meth:`~gcsim.codes.GradientCode.decode_problem`), and the run's ``numerics`` policy
+(:data:`NUMERICS`) says what a numerically unacceptable decode does.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +24,28 @@ from gcsim.protocol import KernelOutcome
 from gcsim.sim.network import CostModel
 from gcsim.workload.base import Workload
 
-__all__ = ["RoundKernels"]
+__all__ = ["NUMERICS", "NumericsFlag", "RoundKernels"]
+
+#: What a decode that ``decode(check=True)`` would refuse in the messages' precision does.
+NUMERICS: dict[str, str] = {
+    "warn": "the model is updated with it; one NumericsWarning per run names the worst "
+    "round (its relative error, condition number and the estimated error)",
+    "refuse": "the round fails like an undecodable one (decoded False, no update)",
+    "record": "the model is updated with it, silently (the decode columns record it)",
+}
+
+
+@dataclass(frozen=True)
+class NumericsFlag:
+    """One decode that ``decode(check=True)`` would have refused."""
+
+    call: int  # ordinal of the decode among the run's decoded rounds (0-based)
+    rel_error: float
+    cond: float
+    estimate: float  # Decoder.error_estimate in the messages' dtype
+    tolerance: float
+    residual: float
+    problem: str
 
 
 class RoundKernels:
@@ -37,8 +64,13 @@ class RoundKernels:
         costs: CostModel,
         dimension: int,
         rng: np.random.Generator,
+        numerics: str = "warn",
     ) -> None:
         self.code = code
+        self.numerics = numerics
+        #: the decodes ``decode(check=True)`` would have refused, in call order
+        self.flags: list[NumericsFlag] = []
+        self._calls = 0
         self.workload = workload
         self.costs = costs
         self.l = workload.dimension if workload is not None else int(dimension)
@@ -86,12 +118,17 @@ class RoundKernels:
             )
         R = tuple(responders.tolist())
         dec = code._cached_decoder(R)  # built (or found) outside the timed decode
+        call = self._calls
+        self._calls += 1
         rows = len(dec.rows)
         rel = math.nan
         loss = math.nan
         wall = math.nan
         t_dec = self.costs.decode_time(code.m, rows, self.q)
         if self._messages is not None:
+            dtype = self._messages.dtype
+            problem = code._decode_problem(dec, dtype)
+            refuse = problem is not None and self.numerics == "refuse"
             t0 = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
                 ghat, _ = code._decode_trusted(R, self._messages, self.l)
@@ -103,6 +140,24 @@ class RoundKernels:
                 rel = float(np.linalg.norm(ghat - self._g)) / self._gnorm
             if not math.isfinite(rel):
                 rel = math.inf
+            if problem is not None:
+                self.flags.append(
+                    NumericsFlag(
+                        call,
+                        rel,
+                        dec.cond,
+                        dec.error_estimate(dtype),
+                        code.precision_tolerance(dtype),
+                        dec.residual,
+                        problem,
+                    )
+                )
+            if refuse:
+                # the server refuses the decode before using it: nothing is read, charged
+                # or updated; the measured columns still say what it would have given
+                return KernelOutcome(
+                    0, dec.cond, dec.l1_amplification, dec.residual, rel, 0.0, 0.0, math.nan
+                )
             t0 = time.perf_counter()
             self.workload.update(ghat)
             if self.costs.measured:
@@ -111,6 +166,12 @@ class RoundKernels:
         return KernelOutcome(
             rows, dec.cond, dec.l1_amplification, dec.residual, rel, t_dec, t_upd, loss, wall
         )
+
+    @property
+    def refused(self) -> list[int]:
+        """Ordinals (among the decoded rounds) of the decodes refused by ``numerics =
+        "refuse"``: :func:`gcsim.sim.run` records those rounds as failed."""
+        return [f.call for f in self.flags] if self.numerics == "refuse" else []
 
     @property
     def final_model(self) -> Any:

@@ -3,12 +3,15 @@ pick the engine, run the round protocol, tabulate."""
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from gcsim.codes.base import GradientCode
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, NumericsWarning
 from gcsim.protocol import POLICIES, RULES, effective_rule
 from gcsim.rng import stream
 from gcsim.sim.des import DESServer
@@ -42,6 +45,7 @@ def simulate(
     record_workers: bool = False,
     failed_workers: Any = (),
     replicate: int = 0,
+    numerics: str = "warn",
 ) -> SimResult:
     """Simulate ``iterations`` rounds of coded distributed gradient descent.
 
@@ -87,6 +91,13 @@ def simulate(
         every round fails; it is recorded as failed, never a hang.
     replicate : int
         Replicate index (independent streams for the same seed).
+    numerics : {"warn", "refuse", "record"}
+        What a round does whose decode ``code.decode(check=True)`` would refuse in the
+        messages' precision (residual, or estimated rounding error, over tolerance; see
+        :meth:`~gcsim.codes.GradientCode.decode_problem`): ``warn`` (default) uses it
+        and emits one :class:`~gcsim.errors.NumericsWarning` per run naming the worst
+        round; ``refuse`` records the round as failed (``decoded`` False, no update);
+        ``record`` uses it silently. Timing-only runs decode nothing.
     """
     from gcsim.spec import RunSpec
 
@@ -108,6 +119,7 @@ def simulate(
         record_workers=record_workers,
         failed_workers=failed_workers,
         replicate=replicate,
+        numerics=numerics,
     )
     return run(spec)
 
@@ -122,7 +134,12 @@ def run(spec: RunSpec) -> SimResult:
     compute, comm = spec.samplers()
     wl = spec.make_workload()
     kernels = RoundKernels(
-        code, wl, spec.costs, spec.dimension, stream(spec.seed, "data", spec.replicate)
+        code,
+        wl,
+        spec.costs,
+        spec.dimension,
+        stream(spec.seed, "data", spec.replicate),
+        numerics=spec.numerics,
     )
     rule = effective_rule(code, spec.decode_rule)
     wrows: list[tuple[Any, ...]]
@@ -142,6 +159,8 @@ def run(spec: RunSpec) -> SimResult:
         proto = spec.protocol()
         DESServer(proto, kernels, compute, comm, spec.network, spec.rounds).run()
         recs, wrows = proto.records, proto.worker_rows
+    if isinstance(recs, list):  # (columns: timing only, nothing decoded)
+        _apply_numerics(recs, kernels, spec.numerics)
     df = pd.DataFrame(recs)
     if "responders" not in df.columns:
         df["responders"] = None
@@ -169,6 +188,8 @@ def run(spec: RunSpec) -> SimResult:
         "replicate": spec.replicate,
         "iterations": spec.rounds,
         "failed_workers": list(spec.failed_workers),
+        "numerics": spec.numerics,
+        "numerics_flagged": len(kernels.flags),
         "engine": "fast" if use_fast else "des",
         **({} if ok else {"fast_path_not_applicable": why}),
     }
@@ -179,3 +200,53 @@ def run(spec: RunSpec) -> SimResult:
         workers=workers,
         final_model=kernels.final_model,
     )
+
+
+def _apply_numerics(recs: list[dict[str, Any]], kernels: RoundKernels, policy: str) -> None:
+    """The run's ``numerics`` policy, after the engine: the kernels refused the decode of
+    some decoded rounds (``refuse``: they become failed rounds, as when the protocol
+    finds no decodable set; the protocol itself is the same for every engine), or the
+    run warns once about the worst of the flagged decodes (``warn``)."""
+    if not kernels.flags:
+        return
+    decoded = [i for i, rec in enumerate(recs) if rec["decoded"]]
+    if len(decoded) != kernels._calls:
+        raise AssertionError("internal: one kernel decode per decoded round")
+    for call in kernels.refused:
+        rec = recs[decoded[call]]
+        rec["decoded"] = False
+        rec["early"] = False
+    if policy != "warn":
+        return
+    worst = max(kernels.flags, key=lambda f: (f.rel_error, f.estimate))
+    rnd = recs[decoded[worst.call]]["round"]
+    code = kernels.code
+    why = (
+        f"estimated error {worst.estimate:.2g} > tolerance {worst.tolerance:.2g}"
+        if worst.residual <= code.residual_tol
+        else f"residual {worst.residual:.2g} > {code.residual_tol:.2g}"
+    )
+    warnings.warn(
+        f"gcsim: {len(kernels.flags)} of {len(decoded)} decoded rounds of {code.name} "
+        f"(n={code.n}, s={code.s}, m={code.m}) used a decode that decode(check=True) "
+        f"refuses; worst: round {rnd}, relative error {worst.rel_error:.2g}, cond "
+        f"{worst.cond:.3g} ({why}). Use float64 messages, better-conditioned points or "
+        "another code; numerics='refuse' fails those rounds, numerics='record' silences "
+        "this",
+        NumericsWarning,
+        stacklevel=_caller_level(),
+    )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside ``gcsim/sim`` (the user's call of
+    ``simulate`` or ``run``), counted from the function that calls ``warnings.warn``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        here + os.sep
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
