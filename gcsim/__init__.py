@@ -57,6 +57,7 @@ __all__ = [
 
 #: Public name -> the module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
+    "advise": "gcsim.advise",
     "Decoder": "gcsim.codes",
     "GradientCode": "gcsim.codes",
     "list_codes": "gcsim.codes",

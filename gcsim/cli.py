@@ -380,6 +380,89 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_advise(args: argparse.Namespace) -> int:
+    import json
+
+    from gcsim.advise import advise
+
+    def spec(text: str | None, what: str) -> Any:
+        """A delay or workload spec: JSON, a name, or name:key=value,key=value."""
+        if text is None:
+            return None
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise GcsimError(f"{what}: not valid JSON ({exc.msg}): {text!r}") from None
+        name, _, rest = text.partition(":")
+        out: dict[str, Any] = {"model": name.strip()}
+        for item in filter(None, (x.strip() for x in rest.split(","))):
+            key, value = _parse_option(item)
+            out[key] = value
+        return out
+
+    def names(text: str | None) -> tuple[str, ...] | None:
+        return None if text is None else tuple(x.strip() for x in text.split(",") if x.strip())
+
+    if args.scenario is None and args.n is None:
+        raise GcsimError("give a scenario file or --n (and --delays); see gcsim advise --help")
+    network: dict[str, Any] | None = None
+    if args.network is not None:
+        try:
+            network = json.loads(args.network)
+        except json.JSONDecodeError as exc:
+            raise GcsimError(f"--network: not valid JSON ({exc.msg}): {args.network!r}") from None
+        if not isinstance(network, dict):
+            raise GcsimError(f"--network must be a JSON object; got {args.network!r}")
+    for key in ("latency", "bandwidth", "ingress", "broadcast"):
+        value = getattr(args, key)
+        if value is not None:
+            network = {**(network or {}), key: value}
+    kw: dict[str, Any] = {}
+    if args.scenario is not None:
+        from gcsim.advise.model import cluster_from_scenario
+
+        kw.update(cluster_from_scenario(args.scenario, tuple(args.set or ())))
+    given = {
+        "n": args.n,
+        "delays": spec(args.delays, "--delays"),
+        "comm_delays": spec(args.comm_delays, "--comm-delays"),
+        "dimension": args.dimension,
+        "dtype": args.dtype,
+        "workload": spec(args.workload, "--workload"),
+    }
+    kw.update({k: v for k, v in given.items() if v is not None})
+    if network is not None:
+        kw["network"] = {**dict(kw.get("network") or {}), **network}
+    advice = advise(
+        **kw,
+        min_stragglers=args.min_stragglers,
+        max_load=args.max_load,
+        max_bytes=args.max_bytes,
+        max_cond=args.max_cond,
+        max_error=args.max_error,
+        exact_only=not args.allow_inexact,
+        schemes=names(args.schemes),
+        policies=names(args.policies) or ("cancel", "non-preemptive"),
+        rules=names(args.rules) or ("decodable", "count"),
+        objective=args.objective,
+        target_loss=args.target_loss,
+        max_rounds=args.max_rounds,
+        top=args.top,
+        rounds=args.rounds,
+        confirm=args.confirm,
+        seed=args.seed,
+        window=args.window,
+    )
+    print(advice.format())
+    if args.out != "-":
+        paths = advice.save(args.out, figure=not args.no_figure)
+        print(f"\nwrote {', '.join(str(p) for p in paths)}")
+        print(f"confirm with: gcsim sweep {Path(args.out) / 'recommendation.toml'}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "validate": (cmd_validate, "check a scenario file (and every sweep point) without running"),
     "sweep": (cmd_sweep, "run every point of a scenario file (parallel, resumable)"),
@@ -395,6 +478,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "check": (cmd_check, "check decodability and measure stability of one code"),
     "report": (cmd_report, "decodability-and-stability report of every scheme"),
     "table": (cmd_table, "summary table of a results folder: every scheme vs one, paired by round"),
+    "advise": (cmd_advise, "the best code and parameters for a cluster (ranked, with why)"),
 }
 
 
@@ -562,6 +646,69 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "plot":
             sp.add_argument("folder", help="results folder of a sweep")
             sp.add_argument("--formats", default="png,pdf", help="comma-separated formats")
+        if name == "advise":
+            sp.add_argument(
+                "scenario", nargs="?", default=None, help="scenario file (TOML): its cluster"
+            )
+            sp.add_argument(
+                "--set",
+                action="append",
+                metavar="KEY.PATH=VALUE",
+                help="override a key of the scenario (repeatable)",
+            )
+            sp.add_argument("--n", type=int, default=None, help="number of workers")
+            sp.add_argument(
+                "--delays",
+                default=None,
+                metavar="SPEC",
+                help="compute delay per partition: JSON, a model name, or "
+                "name:key=value,... e.g. shifted-exponential:shift=1.6,rate=0.8",
+            )
+            sp.add_argument(
+                "--comm-delays",
+                default=None,
+                metavar="SPEC",
+                help="communication delay per full message (same forms as --delays)",
+            )
+            sp.add_argument("--dimension", type=int, default=None, help="gradient length l")
+            sp.add_argument("--dtype", choices=("float64", "float32"), default=None)
+            sp.add_argument("--network", default=None, metavar="JSON", help="network as JSON")
+            sp.add_argument("--latency", type=float, default=None, help="one-way latency (s)")
+            sp.add_argument("--bandwidth", type=float, default=None, help="uplink (bytes/s)")
+            sp.add_argument("--ingress", type=float, default=None, help="server ingress (B/s)")
+            sp.add_argument("--broadcast", type=float, default=None, help="broadcast (B/s)")
+            sp.add_argument(
+                "--workload", default=None, metavar="SPEC", help="training workload (loss)"
+            )
+            sp.add_argument(
+                "--objective",
+                choices=("mean", "p95", "loss"),
+                default="mean",
+                help="rank by mean or p95 round time, or time to --target-loss",
+            )
+            sp.add_argument("--target-loss", type=float, default=None)
+            sp.add_argument("--max-rounds", type=int, default=500)
+            sp.add_argument("--min-stragglers", type=int, default=0, help="tolerate >= s")
+            sp.add_argument("--max-load", type=int, default=None, help="largest load d")
+            sp.add_argument("--max-bytes", type=float, default=None, help="per round")
+            sp.add_argument("--max-cond", type=float, default=None, help="worst cond")
+            sp.add_argument("--max-error", type=float, default=None, help="worst rel. error")
+            sp.add_argument("--allow-inexact", action="store_true", help="rank inexact codes too")
+            sp.add_argument("--schemes", default=None, help="comma-separated registry names")
+            sp.add_argument("--policies", default=None, help="cancel,non-preemptive")
+            sp.add_argument("--rules", default=None, help="decodable,count")
+            sp.add_argument("--top", type=int, default=5, help="rows in the top part")
+            sp.add_argument("--rounds", type=int, default=2000, help="rounds per estimate")
+            sp.add_argument("--confirm", type=int, default=3, help="DES-confirmed rows")
+            sp.add_argument("--seed", type=int, default=0)
+            sp.add_argument("--window", type=float, default=3.0, help="best-of-scheme window")
+            sp.add_argument(
+                "--out",
+                default="results/advise",
+                help="folder for advice.md/json, rows.csv, pareto.png, recommendation.toml "
+                "('-': write nothing)",
+            )
+            sp.add_argument("--no-figure", action="store_true", help="skip pareto.png")
         if name in ("check", "report"):
             sp.add_argument("--l", type=int, default=64, help="gradient length")
             sp.add_argument("--seed", type=int, default=0, help="seed (data and code)")
