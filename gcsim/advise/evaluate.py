@@ -569,6 +569,12 @@ def early_decode(
     saving = t_cnt - t_dec
     R = len(saving)
     se = float(saving.std(ddof=1) / math.sqrt(R)) if R > 1 else math.inf
+    note = "count-rule closed form minus the simulated early-decode saving (control variate)"
+    if not np.any(saving > 0):
+        # no early decode seen: the rule of three bounds the mean saving by 3/R of the
+        # largest possible one (the count instant less the first arrival)
+        se = float(np.mean(t_cnt - T.min(axis=1))) / R
+        note += f"; no early decode in {R} rounds"
     plain = _summarise(t_dec + after, "fast path")
     return Estimate(
         count.mean - float(saving.mean()),
@@ -578,7 +584,7 @@ def early_decode(
         "fast path",
         R,
         True,
-        "count-rule closed form minus the simulated early-decode saving (control variate)",
+        note,
     )
 
 

@@ -164,6 +164,9 @@ def save_figure(fig: Figure, path: Path, *, dpi: int = 150) -> Path:
     try:
         meta: dict[str, Any] = {"CreationDate": None} if fmt == "pdf" else {}
         fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta or None)
+        from gcsim.advise.result import file_mode
+
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

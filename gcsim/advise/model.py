@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +220,6 @@ class Settings:
     window: float = 3.0
     stability_samples: int = 50
     stability_budget_s: float = 2.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, **kw: Any) -> Settings:

@@ -290,14 +290,13 @@ class Advice:
                 reasons.append(f"groups {best.layout} vs {runner.layout}")
             if reasons:
                 lines.append("The difference comes from " + ", ".join(reasons) + ".")
-            for name, sh in (("winner", w), ("runner-up", r)):
-                wall = sh.get("decode_wall", math.nan)
-                if math.isfinite(wall) and self.cluster.costs.zero:
-                    lines.append(
-                        f"Decoding one gradient of length {self.cluster.dimension} takes "
-                        f"{wall * 1e3:.3g} ms on this machine for the {name} (not charged: "
-                        f"the cost model is zero)."
-                    )
+            walls = [sh.get("decode_wall", math.nan) for sh in (w, r)]
+            if all(math.isfinite(x) for x in walls) and self.cluster.costs.zero:
+                lines.append(
+                    f"Decoding one gradient of length {self.cluster.dimension} takes "
+                    f"{walls[0] * 1e3:.3g} ms (winner) and {walls[1] * 1e3:.3g} ms (runner-up) "
+                    f"on this machine, not charged: the cost model is zero."
+                )
         if self.settings.objective == "loss" and best.rounds_to_target:
             lines.append(
                 f"Rounds to the target loss: {best.rounds_to_target} (winner), "
@@ -613,12 +612,21 @@ def to_toml(value: Any) -> str:
     raise InvalidInputError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
 
 
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give (0o666 less the umask): a
+    temporary file is created 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -245,6 +245,7 @@ class Search:
         self._deferred: list[_Item] = []
         self._scheme_order: list[str] = []
         self._has_plain = False
+        self._thr_cache: dict[tuple[Any, ...], float] = {}
         self._failures: dict[tuple[str, str], int] = {}
         self._quick_cache: dict[int, tuple[bool, float, str]] = {}
         self._screen_cache: dict[tuple[Any, ...], bool] = {}
@@ -258,17 +259,30 @@ class Search:
         self.des_rounds = max(30, min(settings.confirm_rounds, 50_000 // cluster.n))
 
     # ------------------------------------------------------------------ thresholds
+    def _state(self) -> tuple[int, float, float]:
+        return (len(self._values), sum(self._values), sum(self._scheme_best.values()))
+
     def _kth(self) -> float:
-        k = self.settings.top
-        if len(self._values) < k:
-            return math.inf
-        return float(np.partition(np.asarray(self._values), k - 1)[k - 1])
+        key = ("kth", self._state())
+        if key not in self._thr_cache:
+            k = self.settings.top
+            self._thr_cache[key] = (
+                math.inf
+                if len(self._values) < k
+                else float(np.partition(np.asarray(self._values), k - 1)[k - 1])
+            )
+        return self._thr_cache[key]
 
     def threshold(self, scheme: str) -> float:
         """A configuration of ``scheme`` matters only if its value is below this."""
-        best = min(self._values) if self._values else math.inf
-        own = min(self._scheme_best.get(scheme, math.inf), self.settings.window * best)
-        return max(self._kth(), own)
+        key = (scheme, self._state())
+        if key not in self._thr_cache:
+            if len(self._thr_cache) > 10_000:
+                self._thr_cache.clear()
+            best = min(self._values) if self._values else math.inf
+            own = min(self._scheme_best.get(scheme, math.inf), self.settings.window * best)
+            self._thr_cache[key] = max(self._kth(), own)
+        return self._thr_cache[key]
 
     def _max_threshold(self, schemes: Sequence[str]) -> float:
         return max(self.threshold(s) for s in schemes)
@@ -369,12 +383,22 @@ class Search:
             return np.zeros(0)
         r = np.clip(r, 1, cl.n).astype(np.int64)
         q = np.ceil(f * l)
-        if self.objective == "p95":
-            a = loads * self.oc.quantile[r - 1] + f * self.ox.low
-            b = loads * self.oc.low + f * self.ox.quantile[r - 1]
+        oc, ox = self.oc, self.ox
+        if cl.load_mode == "per-partition":
+            # a sum of d draws is at least one draw plus d - 1 lower support bounds
+            one, rest = np.minimum(loads, 1.0), np.maximum(loads - 1.0, 0.0) * oc.low
         else:
-            a = loads * self.oc.mean[r - 1] + f * self.ox.mean[0]
-            b = loads * self.oc.mean[0] + f * self.ox.mean[r - 1]
+            one, rest = loads, np.zeros_like(loads)
+        if self.objective == "p95":
+            a = one * oc.quantile[r - 1] + rest + f * ox.low
+            b = loads * oc.low + f * ox.quantile[r - 1]
+        else:
+            a = one * oc.mean[r - 1] + rest + f * ox.mean[0]
+            b = (
+                loads * oc.mean[0] + f * ox.mean[r - 1]
+                if cl.load_mode == "per-worker"
+                else (loads * oc.low + f * ox.mean[r - 1])
+            )
         nbytes = q * net.bytes_per_value
         upload = np.array([lone_upload(cl, int(x)) for x in np.unique(q)])
         lone = np.interp(q, np.unique(q), upload)
@@ -736,6 +760,8 @@ class Search:
             short = "decoders break down (residual above the tolerance)"
         elif "max_cond" in why:
             short = "condition number above max_cond"
+        elif "max_error" in why:
+            short = "relative error above max_error"
         else:
             short = why
         self.excluded_reasons[f"{v.name}: {short}"] = (
