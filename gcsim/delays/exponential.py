@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from gcsim.delays._validate import check_real
 from gcsim.delays.base import DelayModel
@@ -39,6 +38,8 @@ class ExponentialDelay(DelayModel):
         return rng.exponential(1.0 / self.rate, size)
 
     def dist(self) -> Any:
+        from scipy import stats  # lazy: importing scipy.stats costs ~1 s
+
         return stats.expon(scale=1.0 / self.rate)
 
     def params(self) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from gcsim.delays._validate import check_real
 from gcsim.delays.base import DelayModel
@@ -32,6 +31,8 @@ class LognormalDelay(DelayModel):
         return rng.lognormal(self.mu, self.sigma, size)
 
     def dist(self) -> Any:
+        from scipy import stats  # lazy: importing scipy.stats costs ~1 s
+
         return stats.lognorm(s=self.sigma, scale=float(np.exp(self.mu)))
 
     def params(self) -> dict[str, Any]:

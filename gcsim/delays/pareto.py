@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from gcsim.delays._validate import check_real, require
 from gcsim.delays.base import DelayModel
@@ -37,6 +36,8 @@ class ParetoDelay(DelayModel):
         return self.scale * (1.0 + rng.pareto(self.alpha, size))
 
     def dist(self) -> Any:
+        from scipy import stats  # lazy: importing scipy.stats costs ~1 s
+
         return stats.pareto(b=self.alpha, scale=self.scale)
 
     def params(self) -> dict[str, Any]:

@@ -5,19 +5,29 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from gcsim.delays._validate import check_real
 from gcsim.delays.base import DelayModel
 from gcsim.errors import InvalidInputError, did_you_mean
 
+if TYPE_CHECKING:
+    from scipy import stats
+
+
+def _stats() -> Any:
+    """scipy.stats, imported on first use (it costs about a second to import)."""
+    from scipy import stats
+
+    return stats
+
 
 @cache
 def continuous_names() -> tuple[str, ...]:
     """Names of the continuous distributions in ``scipy.stats``."""
+    stats = _stats()
     return tuple(
         sorted(n for n in dir(stats) if isinstance(getattr(stats, n), stats.rv_continuous))
     )
@@ -113,6 +123,7 @@ class ScipyDelay(DelayModel):
         self._frozen = frozen
 
     def _lookup(self, dist: Any) -> stats.rv_continuous:
+        stats = _stats()
         if isinstance(dist, stats.rv_continuous):
             return dist
         if isinstance(dist, stats.rv_discrete):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from gcsim.delays._validate import check_real
 from gcsim.delays.base import DelayModel
@@ -38,6 +37,8 @@ class UniformDelay(DelayModel):
         return rng.uniform(self.low, self.high, size)
 
     def dist(self) -> Any:
+        from scipy import stats  # lazy: importing scipy.stats costs ~1 s
+
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
     def params(self) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from gcsim.delays._validate import check_real
 from gcsim.delays.base import DelayModel
@@ -32,6 +31,8 @@ class WeibullDelay(DelayModel):
         return self.scale * rng.weibull(self.shape, size)
 
     def dist(self) -> Any:
+        from scipy import stats  # lazy: importing scipy.stats costs ~1 s
+
         return stats.weibull_min(c=self.shape, scale=self.scale)
 
     def params(self) -> dict[str, Any]:

@@ -22,11 +22,11 @@ from gcsim.live.memory import InMemoryTransport
 from gcsim.live.server import serve
 from gcsim.protocol import STATUSES, RoundProtocol
 from gcsim.sim.des import DESServer
+from gcsim.sim.engine import run
 from gcsim.sim.fastpath import run_fast
 from gcsim.sim.kernel import RoundKernels
 from gcsim.sim.network import CostModel, Network
 from gcsim.sim.result import ROUND_COLUMNS, WORKER_COLUMNS
-from gcsim.sim.simulate import run
 from gcsim.spec import RunSpec
 
 # (scheme, n, s, m, options): every decode-rule kind, including group checks
