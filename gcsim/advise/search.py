@@ -513,9 +513,9 @@ class Search:
     def _early(
         self, code: GradientCode, rule: str, scheme: str, sig: str, count: Estimate
     ) -> Estimate:
-        """:func:`early_decode` in stages of 10, 100 and rounds/4 rounds, stopped as in
+        """:func:`early_decode` in stages of 30, 150 and rounds/4 rounds, stopped as in
         :meth:`_estimate`."""
-        stages = [10, 100, max(100, self.settings.rounds // 4)]
+        stages = [30, 150, max(150, self.settings.rounds // 4)]
         est = count
         for i, rounds in enumerate(stages):
             est = early_decode(code, self.cluster, rule, rounds, self.seed, count)

@@ -305,3 +305,22 @@ def test_gcsim_advise_is_the_function_and_the_package():
     from gcsim.advise import Advice
 
     assert Advice.__module__ == "gcsim.advise.result"
+
+
+def test_p95_and_loss_objectives():
+    kw = dict(confirm=0, policies=["cancel"], rules=["decodable"], top=2, window=1.2)
+    kw["schemes"] = ["frc", "uncoded"]
+    delays = {"model": "shifted-exponential", "shift": 0.1, "rate": 1.0}
+    p95 = gcsim.advise(12, delays=delays, objective="p95", **kw)
+    best = p95.best
+    cluster = Cluster.create(12, delays=delays)
+    assert best.value == pytest.approx(closed_form(best.code, cluster, "decodable").p95)
+    workload = {"model": "logistic", "samples": 240, "features": 20}
+    loss = gcsim.advise(
+        12, delays=delays, workload=workload, objective="loss", target_loss=0.5, **kw
+    )
+    best = loss.best
+    assert best.rounds_to_target and best.rounds_to_target > 1
+    # time to the target = rounds to reach it × the mean round time (said in the notes)
+    assert best.value == pytest.approx(best.rounds_to_target * best.estimate.mean)
+    assert any("rounds to reach it" in x for x in loss.notes)
