@@ -68,11 +68,36 @@ def cmd_delays(args: argparse.Namespace) -> int:
                 params.append(f"{p.name} (required)")
             else:
                 params.append(f"{p.name}={p.default!r}")
-        doc = (inspect.getdoc(cls) or "").splitlines()[0]
-        print(f"  {name:<{width}}  {doc}")
-        print(f"  {'':<{width}}  parameters: {', '.join(params) or 'none'}")
-    print("\naliases: " + ", ".join(f"{a} -> {n}" for a, (n, _) in ALIASES.items()))
+        pad = " " * (width + 4)
+        text = summary_sentences(inspect.getdoc(cls) or "", 100 - len(pad))
+        print(textwrap.fill(text, 100, initial_indent=f"  {name:<{width}}  ", **_wrap(pad)))
+        more = f"parameters: {', '.join(params) or 'none'}"
+        print(textwrap.fill(more, 100, initial_indent=pad, **_wrap(pad + "  ")))
+    aliases = "aliases: " + ", ".join(f"{a} -> {n}" for a, (n, _) in ALIASES.items())
+    print("\n" + textwrap.fill(aliases, 100, **_wrap("  ")))
     return 0
+
+
+def _wrap(indent: str) -> dict[str, Any]:
+    """textwrap settings: never break a word or at a hyphen."""
+    return {"subsequent_indent": indent, "break_long_words": False, "break_on_hyphens": False}
+
+
+def summary_sentences(doc: str, width: int, max_lines: int = 3) -> str:
+    """The description of a docstring for a listing: its first paragraph in plain text
+    (reST roles and literals unwrapped), whole when it wraps to at most ``max_lines``
+    lines of ``width``, else its first sentence; never cut within a sentence."""
+    import re
+
+    para = " ".join(doc.strip().split("\n\n")[0].split())
+    para = re.sub(r":\w+:`~(?:[\w.]*\.)?([^`]+)`", r"\1", para)  # :class:`~a.b.C` -> C
+    para = re.sub(r":\w+:`([^`]+)`", r"\1", para)  # :func:`a.b.f` -> a.b.f
+    para = para.replace("``", "`")
+    if len(textwrap.wrap(para, width, break_long_words=False)) <= max_lines:
+        return para
+    # a sentence ends at . ! or ? followed by a space and a capital (not "e.g. x")
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", para, maxsplit=1)[0]
+    return first
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -82,9 +107,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     options = dict(_parse_option(o) for o in args.option or [])
     code = make_code(args.name, n=args.n, s=args.s, m=args.m, rng=args.seed, **options)
-    res = check_code(
-        code, l=args.l, seed=args.seed, samples=args.samples, max_exhaustive=args.max_exhaustive
-    )
+    with _progress_bar(f"gcsim check {code.name}", "set") as bar:
+        res = check_code(
+            code,
+            l=args.l,
+            seed=args.seed,
+            samples=args.samples,
+            max_exhaustive=args.max_exhaustive,
+            progress=bar,
+        )
     print(repr(code))
     from gcsim.analysis.effective import effective_params
 
@@ -103,11 +134,51 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from gcsim.report import format_table, run_report, write_report
 
-    rows = run_report(l=args.l, seed=args.seed)
+    with _progress_bar("gcsim report", "code") as bar:
+        rows = run_report(l=args.l, seed=args.seed, progress=bar)
     print(format_table(rows))
     md, js = write_report(rows, Path(args.out), l=args.l, seed=args.seed)
     print(f"\nwrote {md} and {js}")
     return 0 if all(r.all_decodable for _, r in rows) else 1
+
+
+class _Bar:
+    """``progress(done, total)`` callback drawing a tqdm bar on stderr, only when stderr
+    is a terminal and only once the work has taken over ``delay`` seconds (quick runs
+    and pipes or logs stay clean)."""
+
+    def __init__(self, desc: str, unit: str, delay: float = 2.0) -> None:
+        self.desc, self.unit, self.delay = desc, unit, delay
+        self.enabled = sys.stderr.isatty()
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total,
+                desc=self.desc,
+                unit=self.unit,
+                file=sys.stderr,
+                delay=self.delay,
+                leave=False,
+                dynamic_ncols=True,
+            )
+        self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _progress_bar(desc: str, unit: str) -> _Bar:
+    return _Bar(desc, unit)
 
 
 def _load(args: argparse.Namespace) -> Any:
@@ -215,7 +286,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 2
     if out.figures:
         print(f"figures: {folder}/figures/ ({len(out.figures)} files)")
+    _print_headline(folder)
     return 1 if out.failed else 0
+
+
+def _print_headline(folder: Path) -> None:
+    """The sweep's headline table (:func:`gcsim.analysis.headline.headline_table`)."""
+    from gcsim.analysis.headline import headline_table
+    from gcsim.scenarios import load_results
+
+    table = headline_table(load_results(folder, records=False).summary)
+    if table:
+        print()
+        print(table)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

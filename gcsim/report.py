@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,13 +79,18 @@ def run_report(
     seed: int = 0,
     max_exhaustive: int = 20_000,
     samples: int = 200,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[tuple[ReportCase, CheckResult]]:
-    """Build each case's code (seeded) and check it (default: :func:`default_cases`)."""
+    """Build each case's code (seeded) and check it (default: :func:`default_cases`).
+    ``progress(done, total)`` is called after each case."""
     out = []
-    for case in default_cases() if cases is None else cases:
+    todo = list(default_cases() if cases is None else cases)
+    for case in todo:
         code = make_code(case.scheme, n=case.n, s=case.s, m=case.m, rng=seed, **case.options)
         res = check_code(code, l=l, seed=seed, max_exhaustive=max_exhaustive, samples=samples)
         out.append((case, res))
+        if progress is not None:
+            progress(len(out), len(todo))
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,11 +21,18 @@ from gcsim.codes.base import GradientCode
 from gcsim.errors import DecodeResidualError, InvalidInputError, NotDecodableError
 from gcsim.rng import as_generator
 
-__all__ = ["CheckResult", "check_code", "straggler_sets"]
+__all__ = ["CheckResult", "check_code", "count_sets", "straggler_sets"]
 
 
 def _count_sets(n: int, s: int) -> int:
     return sum(math.comb(n, t) for t in range(s + 1))
+
+
+def count_sets(n: int, s: int, *, max_exhaustive: int = 20_000, samples: int = 200) -> int:
+    """How many straggler sets :func:`straggler_sets` gives (and :func:`check_code`
+    checks) with these settings."""
+    total = _count_sets(n, s)
+    return total if total <= max_exhaustive else samples
 
 
 def straggler_sets(
@@ -86,11 +93,14 @@ def check_code(
     max_exhaustive: int = 20_000,
     samples: int = 200,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CheckResult:
     """Check decodability and measure stability over straggler sets (see module doc).
 
     A set that should decode but does not, or whose float64 decode has a relative error
     above 1e-6 for an exact code, counts as a failure (the first is described).
+    ``progress(done, total)`` is called after each straggler set (e.g. to drive a
+    progress bar; :func:`count_sets` gives the total beforehand).
     """
     if not isinstance(l, int) or l < 1:
         raise InvalidInputError(f"l must be a positive integer; got {l!r}")
@@ -109,7 +119,10 @@ def check_code(
     t_dec: list[float] = []
     t_build: list[float] = []
     everyone = np.arange(code.n)
+    total = count_sets(code.n, code.s, max_exhaustive=max_exhaustive, samples=samples)
     for stragglers in sets:
+        if progress is not None and n_checked:
+            progress(n_checked, total)
         n_checked += 1
         R = np.setdiff1d(everyone, stragglers)
         if not code.is_decodable(R):
@@ -142,6 +155,8 @@ def check_code(
             first_failure = first_failure or (
                 f"stragglers {list(stragglers)}: relative error {e64:.2e} in float64"
             )
+    if progress is not None and n_checked:
+        progress(n_checked, total)
     return CheckResult(
         scheme=code.name,
         n=code.n,
