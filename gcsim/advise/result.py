@@ -19,7 +19,7 @@ import pandas as pd
 from gcsim.advise.evaluate import decode_wall, shares
 from gcsim.advise.model import Cluster, Settings
 from gcsim.advise.search import Row
-from gcsim.errors import InvalidInputError
+from gcsim.errors import GcsimError, InvalidInputError
 
 __all__ = ["COLUMNS", "METHODS", "Advice", "to_toml"]
 
@@ -396,7 +396,7 @@ class Advice:
             )
             lines.append(f"code = {to_toml(r.scheme)}")
             lines.append(f"label = {to_toml(label)}")
-            lines.append(f"s = {r.s_req}")
+            lines.append(f"s = {_requested_s(r)}")
             lines.append(f"m = {r.m}")
             if r.variant.options:
                 lines.append(f"options = {to_toml(dict(r.variant.options))}")
@@ -569,6 +569,21 @@ def _spec(model: Any) -> dict[str, Any]:
     if spec.get("model") == "trace" and isinstance(spec.get("data"), str):
         spec["data"] = str(Path(spec["data"]).resolve())
     return spec
+
+
+def _requested_s(row: Row) -> int:
+    """The s to write: the code's effective s when asking for it builds the same code
+    (a clearer file), else the s the advisor asked for."""
+    if row.s != row.s_req:
+        try:
+            same = row.variant.info.effective(
+                row.code.n if row.code else 0, row.s, row.m, **dict(row.variant.options)
+            )
+        except GcsimError:
+            return row.s_req
+        if same == (row.s, row.d):
+            return row.s
+    return row.s_req
 
 
 def _scheme_label(row: Row, used: set[str]) -> str:
