@@ -6,8 +6,9 @@ Order of work (see ``docs/advise.md``, "How the search is pruned"):
 1. **Variants and probes.** Every registered scheme (``gcsim.codes.schemes()``), with
    each option set of its registry examples (``SchemeInfo.examples``: for ``grouped``
    the generators gaussian, vandermonde, chebyshev, repetition, parity and hamming), is
-   built once at its example size to read its decode-rule kind and check that every
-   worker's load is at least s + m.
+   built once at its example size (and at 48 workers) to read its decode-rule kind,
+   check that every worker's load is at least s + m, and see whether its decoders are
+   ill-conditioned ("fragile").
 2. **A grid bound before anything is built.** For every (variant, s, m) a lower bound on
    the objective, vectorised over the whole grid: a worker of load at least s + m
    answers no sooner than ``(s+m)·C + f·X`` (f = ceil(l/m)/l), and a round needs at least
@@ -17,26 +18,31 @@ Order of work (see ``docs/advise.md``, "How the search is pruned"):
    count rules (and ``general`` rules above their early-check size), m otherwise.
 3. **Best first.** The grid is visited in increasing bound. A configuration is skipped
    when its bound is no better than the threshold of its scheme: the top-k value, or the
-   scheme's own best (for the "best of each scheme" rows) when that is within
+   scheme's own best (for the "best of each scheme" rows) while that is within
    ``window`` × the overall best. Thresholds only fall, so a skipped configuration can
    never come back.
 4. **Feasibility, then a sharper bound.** ``SchemeInfo.effective`` gives the built
    code's (s, d) without building it; every partition needs m responders holding it, so
-   ``r >= ceil(m·n/d)``, and the bound is recomputed.
+   ``r >= ceil(m·n/d)``, and the bound is recomputed. Fragile variants are first tried
+   at 64 and 256 workers: what breaks down there is not tried at the full n.
 5. **Build and evaluate.** Closed form where it exists, else the fast path, else the
-   replay (:mod:`gcsim.advise.evaluate`); results are shared between configurations
-   whose decode rule, loads and message length agree (the MDS generators of one group
-   layout), and a generator whose rule needs a rank check (a non-MDS code) is built only
-   when the MDS timing of the same layout could enter the table (it can only be slower).
-6. **Stability first for the contenders.** A configuration that would enter the table
-   has its decoders checked (a quick look at a few straggler sets, then
-   ``check_code``) before it counts; one that breaks a stability constraint never
-   lowers a threshold.
+   replay (:mod:`gcsim.advise.evaluate`); simulations run in stages that stop once the
+   value cannot enter the table, and codes decided numerically at every arrival are
+   deferred until the closed forms have set the thresholds. Results are shared between
+   configurations whose decode rule, loads and message length agree (the MDS generators
+   of one group layout); another generator of a layout whose timing is already out of
+   reach is not built (an MDS one has the same timing, a non-MDS one can only be
+   slower).
+6. **Stability before a contender counts.** A configuration that would enter the table
+   has its decoders checked on a few straggler sets (breakdown, max_cond; with max_error
+   the full check) before it lowers a threshold; with a stability constraint or a
+   fragile variant, before its round time is even computed. The rows of the final
+   table get the full ``check_code`` (:meth:`Search._finalise`).
 7. **Dominated rules and policies last.** The ``count`` rule never decodes sooner than
    ``decodable``, and the non-preemptive policy never ends a round sooner than
    ``cancel`` on the same draws (a straggler's next task only starts later), so those
    rows are evaluated (the non-preemptive ones by DES) only for configurations whose
-   cancel/decodable value could still enter the table.
+   cancel/decodable value is below the k-th best.
 8. **DES confirms the top few**, and replaces a replay value that left contention out.
 """
 
