@@ -36,7 +36,7 @@ import simpy
 
 from gcsim.delays.base import RoundSampler
 from gcsim.errors import InvalidInputError
-from gcsim.protocol import RoundProtocol
+from gcsim.protocol import KernelOutcome, RoundProtocol
 from gcsim.sim.kernel import RoundKernels
 from gcsim.sim.network import Network
 
@@ -394,19 +394,20 @@ class DESServer:
             if proto.round_timeout is not None:
                 env.timeout(proto.round_timeout).callbacks.append(self._timeout(r))
             yield self.wake
-            yield from self._decode_and_finish()
+            out = yield from self._decode()
+            proto.finish(env.now, out)
             if len(proto.to_cancel):
                 pool.cancel(proto.to_cancel)
 
-    def _decode_and_finish(self) -> Generator[simpy.Event, Any, None]:
-        env, proto = self.env, self.proto
-        R = proto.close()
-        out = self.kernels.decode(R) if proto.decoded else None
+    def _decode(self) -> Generator[simpy.Event, Any, KernelOutcome | None]:
+        """Close the set, decode with the real kernels and wait out their cost."""
+        R = self.proto.close()
+        out = self.kernels.decode(R) if self.proto.decoded else None
         if out is not None:
             cost = out.decode_time + out.update_time
             if cost > 0:
-                yield env.timeout(cost)
-        proto.finish(env.now, out)
+                yield self.env.timeout(cost)
+        return out
 
     def _batch_round(
         self, c: np.ndarray, x: np.ndarray, given: np.ndarray
@@ -438,12 +439,7 @@ class DESServer:
             k += 1
         if proto.decide_time > now:
             yield env.timeout(proto.decide_time - now)
-        R = proto.close()
-        out = self.kernels.decode(R) if proto.decoded else None
-        if out is not None:
-            cost = out.decode_time + out.update_time
-            if cost > 0:
-                yield env.timeout(cost)
+        out = yield from self._decode()
         end = env.now
         while k < len(ids) and times[k] <= end:  # arrived while decoding: late
             proto.on_message(ids[k], r, times[k])
