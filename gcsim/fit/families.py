@@ -267,13 +267,21 @@ def _bimodal_lognormal(x: Array) -> Candidate | None:
     factor = max(math.exp(mu1 - mu0), 1.0)
     base = stats.lognorm(sig, scale=math.exp(mu0))
     base_spec = {"model": "lognormal", "mu": mu0, "sigma": sig}
+    return _bimodal_candidate("bimodal-lognormal", x, base, base_spec, p, factor)
+
+
+def _bimodal_candidate(
+    name: str, x: Array, base: Any, base_spec: dict[str, Any], p: float, factor: float
+) -> Candidate | None:
+    """The two-point mixture candidate of frozen ``base`` (spec ``base_spec``), slow
+    with probability p by ``factor``; None when its log-likelihood on x is not finite."""
     spec = {"model": "bimodal", "base": base_spec, "p": p, "factor": factor}
     logpdf = _mixture_logpdf(base.logpdf, p, factor)
     ll = float(np.sum(logpdf(x)))
     if not math.isfinite(ll):
         return None
     return Candidate(
-        "bimodal-lognormal",
+        name,
         spec,
         4,
         ll,
@@ -367,24 +375,7 @@ def _bimodal_shifted_exponential(x: Array, start: Candidate | None) -> Candidate
         return None
     base = stats.expon(loc=shift, scale=1.0 / rate)
     base_spec = {"model": "shifted-exponential", "shift": shift, "rate": rate}
-    spec = {"model": "bimodal", "base": base_spec, "p": p, "factor": factor}
-    logpdf = _mixture_logpdf(base.logpdf, p, factor)
-    ll = float(np.sum(logpdf(x)))
-    if not math.isfinite(ll):
-        return None
-    return Candidate(
-        "bimodal-shifted-exponential",
-        spec,
-        4,
-        ll,
-        x.size,
-        _mixture_cdf(base.cdf, p, factor),
-        logpdf,
-        base_spec=base_spec,
-        base_logpdf=base.logpdf,
-        p=p,
-        factor=factor,
-    )
+    return _bimodal_candidate("bimodal-shifted-exponential", x, base, base_spec, p, factor)
 
 
 #: bins tried for the empirical candidate (those with at least 5 tasks per bin)
