@@ -9,8 +9,6 @@ the file atomically (a temporary file in the same folder, then a rename).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,18 +155,12 @@ def save_figure(fig: Figure, path: Path, *, dpi: int = 150) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".") or "png"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
-    os.close(fd)
-    try:
-        meta: dict[str, Any] = {"CreationDate": None} if fmt == "pdf" else {}
-        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta or None)
-        from gcsim.advise.result import file_mode
+    meta: dict[str, Any] = {"CreationDate": None} if fmt == "pdf" else {}
 
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    def write(tmp: str) -> None:
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta or None)
+
+    from gcsim.advise.result import atomic_replace
+
+    return atomic_replace(path, write, suffix=f".{fmt}")

@@ -8,7 +8,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -635,18 +635,25 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _atomic_write(path: Path, data: bytes) -> Path:
+def atomic_replace(path: Path, write: Callable[[str], object], *, suffix: str = "") -> Path:
+    """Create ``path`` atomically: ``write`` fills a temporary file next to it (its
+    name ends in ``suffix``), which then gets :func:`file_mode` and replaces ``path``;
+    on any failure the temporary file is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        write(tmp)
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    return atomic_replace(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def _markdown_table(df: pd.DataFrame) -> str:
