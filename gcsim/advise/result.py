@@ -161,12 +161,7 @@ class Advice:
                     "m": r.m,
                     "d": r.d,
                     "generator": r.generator,
-                    "layout": r.layout,
-                    "rule": r.rule,
-                    "policy": r.policy,
-                    "value": r.value,
-                    "uncertainty": r.se,
-                    "method": r.method,
+                    **_design_fields(r),
                     "bytes_per_round": r.bytes_per_round,
                     "worst_cond": r.stability.worst_cond,
                     "rel_error": r.stability.rel_error,
@@ -190,12 +185,7 @@ class Advice:
                     "s_requested": r.s_req,
                     "m": r.m,
                     "d": r.d,
-                    "layout": r.layout,
-                    "rule": r.rule,
-                    "policy": r.policy,
-                    "value": r.value,
-                    "uncertainty": r.se,
-                    "method": r.method,
+                    **_design_fields(r),
                     "mean": r.estimate.mean,
                     "p95": r.estimate.p95,
                     "bound": r.bound,
@@ -650,6 +640,19 @@ def atomic_replace(path: Path, write: Callable[[str], object], *, suffix: str = 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _design_fields(r: Row) -> dict[str, Any]:
+    """The design choices of ``r`` and its predicted value, as columns of both the
+    ranked table and :meth:`Advice.all_rows` (in this order)."""
+    return {
+        "layout": r.layout,
+        "rule": r.rule,
+        "policy": r.policy,
+        "value": r.value,
+        "uncertainty": r.se,
+        "method": r.method,
+    }
 
 
 def _atomic_write(path: Path, data: bytes) -> Path:
