@@ -420,18 +420,24 @@ def paired_table(
             for g, part in frame.groupby(by_cols, dropna=False, sort=True)
         }
 
+    def leading_columns(gkey: tuple[Any, ...], part: pd.DataFrame, label: str) -> dict[str, Any]:
+        """The group, scheme, design and statistic columns of one row of the table."""
+        return {
+            **dict(zip(by_cols, gkey, strict=True)),
+            "scheme": label,
+            "reference": label == vs,
+            "s_requested": _values(part["_s_requested"]),
+            "s": _values(part["_s"]),
+            "d": _values(part["_d"]),
+            "stat": stat,
+        }
+
     ref_groups = group_values(ref)
     for gkey, part in ref_groups.items():
         ok = part[part["_ok"]]
         rows.append(
             {
-                **dict(zip(by_cols, gkey, strict=True)),
-                "scheme": vs,
-                "reference": True,
-                "s_requested": _values(part["_s_requested"]),
-                "s": _values(part["_s"]),
-                "d": _values(part["_d"]),
-                "stat": stat,
+                **leading_columns(gkey, part, vs),
                 "value": _stat(ok["_t"].to_numpy(float), stat),
                 "ref_value": _stat(ok["_t"].to_numpy(float), stat),
                 "diff": math.nan,
@@ -461,13 +467,7 @@ def paired_table(
             lo, hi = _interval(x, y, stat, level, rng, resamples)
             rows.append(
                 {
-                    **dict(zip(by_cols, gkey, strict=True)),
-                    "scheme": label,
-                    "reference": False,
-                    "s_requested": _values(part["_s_requested"]),
-                    "s": _values(part["_s"]),
-                    "d": _values(part["_d"]),
-                    "stat": stat,
+                    **leading_columns(gkey, part, label),
                     "value": value,
                     "ref_value": ref_value,
                     "diff": diff,
