@@ -236,28 +236,45 @@ def _figure(curves: list[tuple[str, pd.DataFrame, pd.DataFrame]], out: Path) -> 
 
     for scheme, live, sim in curves:
         kw = style(scheme)
-        lv = np.sort(live[live["decoded"]]["duration"].to_numpy()) * 1e3
-        sv = np.sort(sim[sim["decoded"]]["duration"].to_numpy()) * 1e3
-        if len(lv):
-            ax1.plot(lv, np.arange(1, len(lv) + 1) / len(lv), label=f"{scheme} live", **kw)
-        if len(sv):
-            ax1.plot(
-                sv, np.arange(1, len(sv) + 1) / len(sv), linestyle="--", label=f"{scheme} sim", **kw
-            )
+        lv = live[live["decoded"]]["duration"].to_numpy()
+        sv = sim[sim["decoded"]]["duration"].to_numpy()
+        plot_cdf(ax1, lv, "-", kw["color"], f"{scheme} live")
+        plot_cdf(ax1, sv, "--", kw["color"], f"{scheme} sim")
         if np.isfinite(live["loss"]).any():
             ax2.plot(live["end"], live["loss"], **kw, label=f"{scheme} live")
             ax2.plot(sim["end"], sim["loss"], linestyle="--", **kw, label=f"{scheme} sim")
-    ax1.set_xlabel("round time (ms)")
-    ax1.set_ylabel("fraction of rounds")
-    ax1.set_title("Round-time CDF: live (solid) vs simulated (dashed)")
     ax2.set_xlabel("wall-clock time (s)")
     ax2.set_ylabel("training loss")
     ax2.set_title("Training loss")
-    ax1.legend(fontsize=7, ncol=2)
+    label_cdf(ax1, "round time (ms)", "Round-time CDF: live (solid) vs simulated (dashed)")
     fig.tight_layout()
+    return save_png_pdf(fig, out / "compare")
+
+
+def plot_cdf(ax: Any, seconds: np.ndarray, linestyle: str, color: Any, label: str) -> None:
+    """Draw the empirical CDF of round times (in seconds, drawn in ms) on ``ax``;
+    nothing when there are none."""
+    x = np.sort(seconds) * 1e3
+    if len(x):
+        ax.plot(x, np.arange(1, len(x) + 1) / len(x), linestyle, color=color, label=label)
+
+
+def label_cdf(ax: Any, xlabel: str, title: str) -> None:
+    """Axis labels, title and legend of a round-time CDF panel."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction of rounds")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+
+
+def save_png_pdf(fig: Any, stem: Path) -> list[Path]:
+    """Save ``fig`` as ``stem``.png and ``stem``.pdf (each written to a temporary
+    file first, then moved into place); returns the two paths."""
     paths = []
     for ext in ("png", "pdf"):
-        p = out / f"compare.{ext}"
-        fig.savefig(p, dpi=150)
+        p = stem.with_name(f"{stem.name}.{ext}")
+        tmp = p.with_name(f".{p.name}.tmp")
+        fig.savefig(tmp, dpi=150, format=ext)
+        tmp.replace(p)
         paths.append(p)
     return paths

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
-from gcsim.live.compare import calibrate
+from gcsim.live.compare import calibrate, label_cdf, plot_cdf, save_png_pdf
 from gcsim.scenarios.store import atomic_write_text, load_results
 from gcsim.spec import RunSpec
 
@@ -321,22 +321,10 @@ def _figure(curves: list[tuple[str, np.ndarray, np.ndarray]], out: Path) -> list
     for scheme, lv, sv in curves:
         color = styles[scheme].color
         for v, ls, tag in ((lv, "-", "live"), (sv, "--", "predicted")):
-            x = np.sort(v) * 1e3
-            if len(x):
-                ax.plot(
-                    x, np.arange(1, len(x) + 1) / len(x), ls, color=color, label=f"{scheme} {tag}"
-                )
+            plot_cdf(ax, v, ls, color, f"{scheme} {tag}")
     ax.set_xscale("log")
-    ax.set_xlabel("round time (ms, log scale)")
-    ax.set_ylabel("fraction of rounds")
-    ax.set_title("Round-time CDF: live (solid) vs predicted (dashed)")
-    ax.legend(fontsize=7, ncol=2)
+    label_cdf(
+        ax, "round time (ms, log scale)", "Round-time CDF: live (solid) vs predicted (dashed)"
+    )
     fig.tight_layout()
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"predict.{ext}"
-        tmp = p.with_name(f".{p.name}.tmp")
-        fig.savefig(tmp, dpi=150, format=ext)
-        tmp.replace(p)
-        paths.append(p)
-    return paths
+    return save_png_pdf(fig, out / "predict")
