@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from gcsim._lazy import lazy_getattr
 from gcsim.errors import (
     DecodeResidualError,
     GcsimError,
@@ -83,14 +84,13 @@ _SUBMODULES = frozenset(
 )
 
 
+_lazy_attribute = lazy_getattr(__name__, _LAZY, globals())
+
+
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # later accesses skip this hook
-        return value
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _lazy_attribute(name)
 
 
 def __dir__() -> list[str]:

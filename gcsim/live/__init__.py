@@ -6,7 +6,9 @@ what it runs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gcsim._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from gcsim.live.launcher import Launcher, find_launcher, live_executor, run_live
@@ -14,9 +16,4 @@ if TYPE_CHECKING:
 __all__ = ["Launcher", "find_launcher", "live_executor", "run_live"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from gcsim.live import launcher
-
-        return getattr(launcher, name)
-    raise AttributeError(f"module 'gcsim.live' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, dict.fromkeys(__all__, "gcsim.live.launcher"))

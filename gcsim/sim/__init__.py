@@ -6,8 +6,9 @@ brings pandas and simpy, and a live MPI rank needs only the former.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from gcsim._lazy import lazy_getattr
 from gcsim.sim.network import CostModel, Network
 
 if TYPE_CHECKING:
@@ -40,13 +41,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'gcsim.sim' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(where), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)
 
 
 def __dir__() -> list[str]:
