@@ -173,9 +173,7 @@ def compare_live(folder: Path, *, out: Path | None = None) -> CompareReport:
     if not rows:
         raise GcsimError(f"{folder}: no finished live point to compare")
     table = pd.DataFrame(rows)
-    live_rank = list(table.sort_values("live_mean_s")["scheme"])
-    sim_rank = list(table.sort_values("sim_mean_s")["scheme"])
-    agrees = live_rank == sim_rank
+    live_rank, sim_rank, agrees = mean_rankings(table, "sim")
     md = _markdown(table, live_rank, sim_rank, agrees)
     atomic_write_text(out / "compare.md", md)
     atomic_write_text(out / "compare.csv", table.to_csv(index=False))
@@ -183,6 +181,14 @@ def compare_live(folder: Path, *, out: Path | None = None) -> CompareReport:
     return CompareReport(
         table=table, markdown=md, path=out / "compare.md", figures=figures, ranking_agrees=agrees
     )
+
+
+def mean_rankings(table: pd.DataFrame, other: str) -> tuple[list[str], list[str], bool]:
+    """The schemes ranked by live mean round time (column ``live_mean_s``) and by the
+    ``other`` one (``{other}_mean_s``), and whether the two rankings agree."""
+    live_rank = list(table.sort_values("live_mean_s")["scheme"])
+    other_rank = list(table.sort_values(f"{other}_mean_s")["scheme"])
+    return live_rank, other_rank, live_rank == other_rank
 
 
 def _markdown(table: pd.DataFrame, live_rank: list[str], sim_rank: list[str], agrees: bool) -> str:

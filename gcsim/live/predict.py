@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
-from gcsim.live.compare import calibrate, label_cdf, plot_cdf, save_png_pdf
+from gcsim.live.compare import calibrate, label_cdf, mean_rankings, plot_cdf, save_png_pdf
 from gcsim.scenarios.store import atomic_write_text, load_results
 from gcsim.spec import RunSpec
 
@@ -231,9 +231,7 @@ def predict_live(
     if not rows:
         raise GcsimError(f"{folder}: no finished live point besides the probe {probe!r}")
     table = pd.DataFrame(rows)
-    live_rank = list(table.sort_values("live_mean_s")["scheme"])
-    pred_rank = list(table.sort_values("pred_mean_s")["scheme"])
-    agrees = live_rank == pred_rank
+    live_rank, pred_rank, agrees = mean_rankings(table, "pred")
     discordant = discordant_pairs(table)
     md = _markdown(table, ", ".join(names), fitted, live_rank, pred_rank, agrees, discordant)
     atomic_write_text(out / "predict.md", md)
