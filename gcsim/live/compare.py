@@ -214,16 +214,22 @@ def _markdown(table: pd.DataFrame, live_rank: list[str], sim_rank: list[str], ag
             f"{1e3 * r['live_p95_s']:.2f} | {1e3 * r['sim_p95_s']:.2f} | "
             f"{100 * r['p95_rel_diff']:+.1f}% |"
         )
+    lines += ["", *ranking_lines(table, live_rank, sim_rank, "simulated", agrees), ""]
+    return "\n".join(lines)
+
+
+def ranking_lines(
+    table: pd.DataFrame, live_rank: list[str], other_rank: list[str], other: str, agrees: bool
+) -> list[str]:
+    """The report's summary: the worst relative difference of the mean round time and
+    the two rankings (``other``: how the second one was obtained)."""
     worst = float(table["mean_rel_diff"].abs().max())
-    lines += [
-        "",
+    return [
         f"Worst |relative difference| of the mean round time: {100 * worst:.1f}%.",
         f"Ranking by mean round time, live: {', '.join(live_rank)}.",
-        f"Ranking by mean round time, simulated: {', '.join(sim_rank)}.",
+        f"Ranking by mean round time, {other}: {', '.join(other_rank)}.",
         f"Rankings agree: {'yes' if agrees else 'NO'}.",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def _figure(curves: list[tuple[str, pd.DataFrame, pd.DataFrame]], out: Path) -> list[Path]:

@@ -30,7 +30,14 @@ import numpy as np
 import pandas as pd
 
 from gcsim.errors import GcsimError
-from gcsim.live.compare import calibrate, label_cdf, mean_rankings, plot_cdf, save_png_pdf
+from gcsim.live.compare import (
+    calibrate,
+    label_cdf,
+    mean_rankings,
+    plot_cdf,
+    ranking_lines,
+    save_png_pdf,
+)
 from gcsim.scenarios.store import atomic_write_text, load_results
 from gcsim.spec import RunSpec
 
@@ -291,13 +298,9 @@ def _markdown(
                 f"{100 * r[f'{stat}_rel_diff']:+.1f}%",
             ]
         lines.append("| " + " | ".join(cells) + " |")
-    worst = float(table["mean_rel_diff"].abs().max())
     lines += [
         "",
-        f"Worst |relative difference| of the mean round time: {100 * worst:.1f}%.",
-        f"Ranking by mean round time, live: {', '.join(live_rank)}.",
-        f"Ranking by mean round time, predicted: {', '.join(pred_rank)}.",
-        f"Rankings agree: {'yes' if agrees else 'NO'}.",
+        *ranking_lines(table, live_rank, pred_rank, "predicted", agrees),
         "Pairs ordered significantly live (95% CIs apart) but predicted the other way: "
         + (", ".join(f"{a} < {b}" for a, b in discordant) if discordant else "none")
         + ".",
