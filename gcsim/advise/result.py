@@ -20,6 +20,7 @@ from gcsim.advise.evaluate import decode_wall, shares
 from gcsim.advise.model import Cluster, Settings
 from gcsim.advise.search import Row
 from gcsim.errors import GcsimError, InvalidInputError
+from gcsim.fit.report import toml_scalar
 
 __all__ = ["COLUMNS", "METHODS", "Advice", "to_toml"]
 
@@ -595,17 +596,9 @@ def _key(k: str) -> str:
 
 def to_toml(value: Any) -> str:
     """One TOML value (inline): bool, int, float (inf and nan too), str, list, table."""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
+    scalar = toml_scalar(value)
+    if scalar is not None:
+        return scalar
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, np.ndarray):

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "markdown",
     "qq_data",
     "speeds_data",
+    "toml_scalar",
     "toml_snippet",
     "toml_value",
     "write_report",
@@ -40,8 +42,9 @@ _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 # ------------------------------------------------------------------------- TOML
 
 
-def toml_value(v: Any, *, top: bool = False) -> str:
-    """A TOML value (floats to 6 significant digits; dicts as inline tables)."""
+def toml_scalar(v: Any, finite: Callable[[float], str] = repr) -> str | None:
+    """A bool, integer or float as a TOML value (nan and ±inf included; a finite float
+    written by ``finite``); None for any other value."""
     if isinstance(v, (bool, np.bool_)):
         return "true" if v else "false"
     if isinstance(v, (int, np.integer)):
@@ -52,7 +55,15 @@ def toml_value(v: Any, *, top: bool = False) -> str:
             return "nan"
         if math.isinf(f):
             return "inf" if f > 0 else "-inf"
-        return repr(float(f"{f:.6g}"))
+        return finite(f)
+    return None
+
+
+def toml_value(v: Any, *, top: bool = False) -> str:
+    """A TOML value (floats to 6 significant digits; dicts as inline tables)."""
+    scalar = toml_scalar(v, lambda f: repr(float(f"{f:.6g}")))
+    if scalar is not None:
+        return scalar
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, np.ndarray):
