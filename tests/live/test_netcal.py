@@ -52,9 +52,11 @@ def test_ping_pong_between_two_ranks_gives_a_usable_network():
     net = Network(**table)
     assert net.latency == pytest.approx(cal.latency, rel=1e-3)
     assert net.bandwidth == pytest.approx(cal.bandwidth, rel=1e-3)
-    # the fit explains the measurements: the largest message within a factor 2
+    # the fit explains the measurements: the largest message within a factor 10 (time
+    # slicing on an oversubscribed 2-core machine moves single timings by 2-3x; a wrong
+    # fit, e.g. a swapped slope and intercept, misses by orders of magnitude)
     predicted = cal.latency + SIZES[-1] / cal.bandwidth
-    assert 0.5 < predicted / cal.one_way[-1] < 2.0
+    assert 0.1 < predicted / cal.one_way[-1] < 10.0
 
 
 @pytest.mark.slow
