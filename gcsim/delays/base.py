@@ -243,6 +243,7 @@ class StatelessSampler(RoundSampler):
     @property
     def always_zero(self) -> bool:
         """Whether every draw is exactly 0 (a constant-zero model, e.g. no comm delay)."""
-        return getattr(self.model, "name", "") == "constant" and self.model.params().get(
-            "value"
-        ) == 0.0
+        return (
+            getattr(self.model, "name", "") == "constant"
+            and self.model.params().get("value") == 0.0
+        )

@@ -20,6 +20,7 @@ def log_expit(z: np.ndarray) -> np.ndarray:
     """log(sigmoid(z)), stable for large |z|."""
     return -np.logaddexp(0.0, -z)
 
+
 __all__ = ["LogisticRegression"]
 
 

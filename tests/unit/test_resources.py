@@ -81,9 +81,7 @@ def test_simulate_refuses_a_run_that_cannot_fit():
 def test_the_memory_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("GCSIM_MEMORY_LIMIT", "1MiB")
     assert memory_limit() == 2**20
-    est = estimate_run(
-        n=100, d=2, m=1, rounds=100_000, dimension=10, fast=True, workload=None
-    )
+    est = estimate_run(n=100, d=2, m=1, rounds=100_000, dimension=10, fast=True, workload=None)
     with pytest.raises(ResourceError, match="GCSIM_MEMORY_LIMIT"):
         est.check("a run")
     monkeypatch.setenv("GCSIM_MEMORY_LIMIT", "lots")
