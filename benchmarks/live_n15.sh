@@ -7,19 +7,7 @@ N=${N:-15}
 ROUNDS=${ROUNDS:-40}
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
-PY=python3
-if [ -z "${SKIP_VENV:-}" ]; then
-  # the device's python3 is itself a venv (numpy, scipy, pandas...): add the carried
-  # wheels with --target, and take MPICH's launcher and libraries from its wheel
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-      --target /tmp/site .whl/*.whl || exit 1
-  python3 -m zipfile -e .whl/mpich-*.whl /tmp/mpich || exit 1
-  D=$(echo /tmp/mpich/mpich-*.data/data)
-  chmod +x "$D"/bin/*
-  export PATH=$D/bin:$PATH LD_LIBRARY_PATH=$D/lib:$D/lib/mpich${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+. benchmarks/device_env.sh
 { nproc; $PY --version; $PY -c "from mpi4py import MPI; print(MPI.Get_library_version().splitlines()[0])"; } 2>&1 | tee "$OUT/env.txt"
 run() {
   rm -rf /tmp/live15

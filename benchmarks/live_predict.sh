@@ -3,25 +3,15 @@
 # cluster size, run every scheme live, fit the probe (uncoded), predict the others with
 # fresh draws and compare (gcsim predict); also the replay comparison (gcsim compare).
 # Usage (the lent 16-core machine): bash benchmarks/live_predict.sh   (wheels in .whl/)
-# Usage (here, smaller): SIZES="4" ROUNDS=8 SKIP_VENV=1 OUT=/tmp/o bash benchmarks/live_predict.sh
+# Usage (here, smaller): PATH=$PWD/.venv/bin:$PATH SIZES="4" ROUNDS=8 SKIP_VENV=1 OUT=/tmp/o \
+#   bash benchmarks/live_predict.sh
 set -u
 SIZES=${SIZES:-"6 15"}
 ROUNDS=${ROUNDS:-50}
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
-PY=python3
-if [ -z "${SKIP_VENV:-}" ]; then
-  # the device's python3 is itself a venv (numpy, scipy, pandas...): add the carried
-  # wheels with --target, and take MPICH's launcher and libraries from its wheel
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-      --target /tmp/site .whl/*.whl || exit 1
-  python3 -m zipfile -e .whl/mpich-*.whl /tmp/mpich || exit 1
-  D=$(echo /tmp/mpich/mpich-*.data/data)
-  chmod +x "$D"/bin/*
-  export PATH=$D/bin:$PATH LD_LIBRARY_PATH=$D/lib:$D/lib/mpich${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+. benchmarks/device_env.sh
+export PYTHONUNBUFFERED=1
 LOG="$OUT/run.log"
 { nproc; $PY --version; $PY -c "from mpi4py import MPI; print(MPI.Get_library_version().splitlines()[0])"; } >"$LOG" 2>&1
 for N in $SIZES; do
