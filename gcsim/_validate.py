@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, excerpt
 
 
 def check_real(
@@ -26,7 +26,7 @@ def check_real(
     if isinstance(value, (bool, np.bool_)) or not isinstance(
         value, (int, float, np.integer, np.floating)
     ):
-        raise InvalidInputError(f"{where}{name} must be a real number; got {name}={value!r}")
+        raise InvalidInputError(f"{where}{name} must be a real number; got {name}={excerpt(value)}")
     v = float(value)
     if not math.isfinite(v):
         raise InvalidInputError(f"{where}{name} must be finite; got {name}={v!r}")

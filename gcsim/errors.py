@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "EXCERPT_CHARS",
     "DecodeResidualError",
     "GcsimError",
     "InfeasibleParametersError",
@@ -18,7 +19,12 @@ __all__ = [
     "NotDecodableError",
     "NumericsWarning",
     "UnknownSchemeError",
+    "excerpt",
+    "one_line",
 ]
+
+#: Characters of a user value that an error message echoes at most (then "…").
+EXCERPT_CHARS = 60
 
 
 class GcsimError(Exception):
@@ -61,5 +67,31 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
     is close: the hint error messages give after an unknown name."""
     import difflib
 
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    close = difflib.get_close_matches(str(word)[:200], list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A short, one-line ``repr`` of a user value for an error message: at most about
+    ``limit`` characters (a long string, list or table is cut, with ``…``), so that a
+    100,000-character value never floods the terminal. Cheap on huge values (never
+    builds their full repr)."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 2, 6, 6, 4, 6
+    r.maxstring = r.maxother = max(limit, 8)
+    r.maxlong = 40
+    if isinstance(value, int) and value.bit_length() > 128:  # repr of 10**5000 fails
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    try:
+        text = r.repr(value)
+    except Exception:  # a value whose repr itself fails (e.g. an int over 4300 digits)
+        text = f"<{type(value).__name__}>"
+    text = one_line(text)
+    return text if len(text) <= limit + 1 else text[:limit] + "…"
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks escaped (an error message is one line)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")

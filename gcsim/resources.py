@@ -109,15 +109,23 @@ class Estimate:
 
 
 def check_code_size(name: str, n: int, s: int, m: int) -> None:
-    """Refuse a code whose coefficient storage cannot fit, before building it.
+    """Refuse a code whose coefficient storage cannot fit, before building it; warn when
+    building it is estimated to take long (above ``GCSIM_WARN_SECONDS``).
 
     Per worker the code keeps its support and coefficient blocks several times over
     (supports, coefficients, flat column/value arrays, padded copies): about 64 bytes per
-    (partition, block) entry, with d about s + m entries per worker."""
+    (partition, block) entry, with d about s + m entries per worker. ``crc`` builds a
+    dense n x n matrix first (8 n^2 bytes, twice) and solves one s x s system per worker
+    into it (about 4e-8 n^2 s); ``ye-abbe`` checks its own build time (it depends on
+    its evaluation points: see :func:`gcsim.codes.ye_abbe.build_seconds`)."""
     d = max(1, min(n, s + m))
-    need = 64.0 * n * d * m + 200.0 * n
-    Estimate(need, 0.0, {"code coefficients": need}).check(
-        f"{name} with n={n}, s={s}, m={m}", warn=False
+    parts = {"code coefficients": 64.0 * n * d * m + 200.0 * n}
+    seconds = 1e-5 * n
+    if name == "crc":
+        parts["crc's dense n x n matrix"] = 16.0 * float(n) * float(n)
+        seconds += 4e-8 * float(n) ** 2
+    Estimate(sum(parts.values()), seconds, parts).check(
+        f"building {name} with n={n}, s={s}, m={m}", warn=True
     )
 
 

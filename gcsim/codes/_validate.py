@@ -8,20 +8,35 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gcsim.codes.base import GradientCode
-from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean
+from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean, excerpt
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; annotations only
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None, scheme: str = "") -> int:
+def check_int(
+    name: str,
+    value: Any,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    scheme: str = "",
+) -> int:
     where = f"{scheme}: " if scheme else ""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InvalidInputError(f"{where}{name} must be an integer; got {value!r}")
+        raise InvalidInputError(f"{where}{name} must be an integer; got {excerpt(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise InfeasibleParametersError(f"{where}{name} must be >= {minimum}; got {name}={value}")
+    if maximum is not None and value > maximum:
+        raise InvalidInputError(f"{where}{name} must be <= {maximum}; got {name}={excerpt(value)}")
     return value
+
+
+#: Most random constructions ``draws`` may try, and straggler sets ``probe`` may test
+#: per construction (each costs linear algebra at build time: validation builds codes).
+MAX_DRAWS = 1000
+MAX_PROBE = 10_000
 
 
 def check_basic(scheme: str, n: Any, s: Any, m: Any) -> tuple[int, int, int]:
@@ -72,7 +87,7 @@ def check_options(scheme: str, options: dict[str, Any], allowed: Iterable[str]) 
     allowed = sorted(allowed)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        hints = [f"{u!r}{did_you_mean(u, allowed)}" for u in unknown]
+        hints = [f"{excerpt(u)}{did_you_mean(u, allowed)}" for u in unknown]
         known = ", ".join(allowed) if allowed else "none"
         raise InvalidInputError(
             f"{scheme}: unknown option(s) {', '.join(hints)}; options of {scheme}: {known}"

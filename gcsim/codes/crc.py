@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes._cyclic import CyclicCode
-from gcsim.codes._validate import check_full_length, check_int, check_options
+from gcsim.codes._validate import MAX_DRAWS, MAX_PROBE, check_full_length, check_int, check_options
 from gcsim.codes.info import Example, SchemeInfo, slot_style
 
 
@@ -91,8 +91,12 @@ class CyclicRepetitionCode(CyclicCode):
         """Check (n, s, m) and the options; pops ``draws`` and ``probe`` from ``options``."""
         n, s = check_full_length(cls.name, n, s, m)
         check_options(cls.name, options, ["cache_size", "draws", "probe"])
-        draws = check_int("draws", options.pop("draws", 1), minimum=1, scheme=cls.name)
-        probe = check_int("probe", options.pop("probe", 50), minimum=1, scheme=cls.name)
+        draws = check_int(
+            "draws", options.pop("draws", 1), minimum=1, maximum=MAX_DRAWS, scheme=cls.name
+        )
+        probe = check_int(
+            "probe", options.pop("probe", 50), minimum=1, maximum=MAX_PROBE, scheme=cls.name
+        )
         return n, s, draws, probe
 
 

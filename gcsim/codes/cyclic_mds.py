@@ -22,7 +22,7 @@ import numpy as np
 from gcsim.codes._cyclic import CyclicCode
 from gcsim.codes._validate import ValidatedBuild, check_full_length, check_options
 from gcsim.codes.info import Example, SchemeInfo, slot_style
-from gcsim.errors import InfeasibleParametersError, InvalidInputError
+from gcsim.errors import InfeasibleParametersError, InvalidInputError, excerpt
 
 
 def _frequencies(n: int, s: int, field: str) -> np.ndarray:
@@ -72,7 +72,7 @@ class CyclicMDSCode(CyclicCode, ValidatedBuild):
         field = options.pop("field", "auto")
         if field not in ("auto", "real", "complex"):
             raise InvalidInputError(
-                f"cyclic-mds: field must be 'auto', 'real' or 'complex'; got {field!r}"
+                f"cyclic-mds: field must be 'auto', 'real' or 'complex'; got {excerpt(field)}"
             )
         if field == "real" and (n - s) % 2 == 0:
             raise InfeasibleParametersError(

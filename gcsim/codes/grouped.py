@@ -21,11 +21,18 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes import generators as gens
-from gcsim.codes._validate import check_basic, check_int, check_options, fmt_values, nearest
+from gcsim.codes._validate import (
+    MAX_DRAWS,
+    check_basic,
+    check_int,
+    check_options,
+    fmt_values,
+    nearest,
+)
 from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo, slot_style
 from gcsim.codes.tracker import DecodeRule
-from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean
+from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean, excerpt
 
 FAMILIES = ("gaussian", "vandermonde", "chebyshev", "repetition", "parity", "hamming")
 #: Families that are MDS by construction (groups of any size >= s + m).
@@ -76,7 +83,9 @@ class GroupedCode(GradientCode):
         params: dict[str, Any] | None = None,
     ) -> None:
         if select not in ("first", "all"):
-            raise InvalidInputError(f"grouped: select must be 'first' or 'all'; got {select!r}")
+            raise InvalidInputError(
+                f"grouped: select must be 'first' or 'all'; got {excerpt(select)}"
+            )
         m = next(iter(generators.values())).shape[0]
         self._gens = {size: np.array(g, dtype=float) for size, g in generators.items()}
         for g in self._gens.values():
@@ -159,13 +168,18 @@ class GroupedCode(GradientCode):
         n, s, m = check_basic(cls.name, n, s, m)
         check_options(cls.name, options, ["cache_size", "generator", "draws", "select"])
         generator = options.pop("generator", "gaussian")
-        draws = check_int("draws", options.pop("draws", 1), minimum=1, scheme=cls.name)
+        draws = check_int(
+            "draws", options.pop("draws", 1), minimum=1, maximum=MAX_DRAWS, scheme=cls.name
+        )
         select = options.pop("select", "first")
         if select not in ("first", "all"):
-            raise InvalidInputError(f"grouped: select must be 'first' or 'all'; got {select!r}")
+            raise InvalidInputError(
+                f"grouped: select must be 'first' or 'all'; got {excerpt(select)}"
+            )
         if isinstance(generator, str) and generator not in FAMILIES:
             raise InvalidInputError(
-                f"grouped: unknown generator {generator!r}{did_you_mean(generator, FAMILIES)}; "
+                f"grouped: unknown generator {excerpt(generator)}"
+                f"{did_you_mean(generator, FAMILIES)}; "
                 f"known: {', '.join(FAMILIES)}, or an (m x d) array"
             )
         return n, s, m, generator, draws, select
@@ -199,7 +213,14 @@ class GroupedCode(GradientCode):
                     )
                 return gens.parity(m)
             return gens.HAMMING_7_4
-        Gen = np.asarray(generator, dtype=float)
+        try:
+            Gen = np.asarray(generator, dtype=float)
+        except (TypeError, ValueError, OverflowError):  # e.g. [{a = 1}], ragged rows
+            raise InvalidInputError(
+                "grouped: a custom generator must be a finite 2-D array of numbers of shape "
+                f"(m, d) with m <= d, or a name ({', '.join(FAMILIES)}); got "
+                f"{excerpt(generator)}"
+            ) from None
         if (
             Gen.ndim != 2
             or Gen.shape[0] < 1

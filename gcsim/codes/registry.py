@@ -14,7 +14,7 @@ from typing import Any
 from gcsim.codes import crc, cyclic_mds, frc, grouped, ignore, uncoded, ye_abbe
 from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo, StyleHint
-from gcsim.errors import InvalidInputError, UnknownSchemeError, did_you_mean
+from gcsim.errors import InvalidInputError, UnknownSchemeError, did_you_mean, excerpt
 
 __all__ = [
     "CODES",
@@ -96,7 +96,7 @@ def scheme_info(name: str) -> SchemeInfo:
     info = _REGISTRY.get(name) if isinstance(name, str) else None
     if info is None:
         raise UnknownSchemeError(
-            f"unknown gradient code {name!r}{did_you_mean(name, _REGISTRY)}; "
+            f"unknown gradient code {excerpt(name)}{did_you_mean(name, _REGISTRY)}; "
             f"known codes: {', '.join(_REGISTRY)}"
         )
     return info

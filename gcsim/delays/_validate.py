@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gcsim._validate import check_real as check_real  # the delay models' own check
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, excerpt
 
 if TYPE_CHECKING:
     from gcsim.delays.base import DelayModel
@@ -44,7 +44,7 @@ def as_model(model: str, name: str, value: Any) -> DelayModel:
             raise InvalidInputError(f"{model}: in {name}: {exc}") from exc
     raise InvalidInputError(
         f"{model}: {name} must be a DelayModel, a model name or a spec dict "
-        f"like {{'model': 'exponential', 'rate': 1.0}}; got {name}={value!r}"
+        f"like {{'model': 'exponential', 'rate': 1.0}}; got {name}={excerpt(value)}"
     )
 
 

@@ -21,7 +21,7 @@ from gcsim.delays.shifted_exponential import ShiftedExponentialDelay
 from gcsim.delays.trace import TraceDelay
 from gcsim.delays.uniform import UniformDelay
 from gcsim.delays.weibull import WeibullDelay
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, excerpt
 
 __all__ = ["ALIASES", "DELAYS", "list_delays", "make_delay"]
 
@@ -63,7 +63,7 @@ def list_delays(*, aliases: bool = False) -> list[str]:
 
 def _resolve(name: Any) -> tuple[type[DelayModel], dict[str, Any]]:
     if not isinstance(name, str):
-        raise InvalidInputError(f"delay model name must be a string; got {name!r}")
+        raise InvalidInputError(f"delay model name must be a string; got {excerpt(name)}")
     key = name.strip().lower().replace("_", "-")
     if key in DELAYS:
         return DELAYS[key], {}
@@ -72,7 +72,7 @@ def _resolve(name: Any) -> tuple[type[DelayModel], dict[str, Any]]:
         return DELAYS[target], dict(defaults)
     close = difflib.get_close_matches(key, list_delays(aliases=True), n=1)
     raise InvalidInputError(
-        f"unknown delay model {name!r}"
+        f"unknown delay model {excerpt(name)}"
         + (f" (did you mean {close[0]!r}?)" if close else "")
         + f"; known models: {', '.join(DELAYS)}"
     )
@@ -100,7 +100,7 @@ def _build(cls: type[DelayModel], params: dict[str, Any]) -> DelayModel:
         hints = []
         for u in unknown:
             close = difflib.get_close_matches(str(u), names, n=1)
-            hints.append(f"{u!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            hints.append(f"{excerpt(u)}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise InvalidInputError(
             f"{cls.name}: unknown parameter(s) {', '.join(hints)}; "
             f"parameters of {cls.name}: {', '.join(names) or 'none'}"
@@ -170,5 +170,5 @@ def make_delay(spec: DelayModel | str | Mapping[str, Any], **params: Any) -> Del
         return _build(cls, merged)
     raise InvalidInputError(
         f"a delay spec must be a DelayModel, a model name or a dict with a 'model' key; "
-        f"got {spec!r}"
+        f"got {excerpt(spec)}"
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gcsim._files import check_regular_file, decode_text
 from gcsim.delays._validate import check_real, readonly, require
 from gcsim.delays.base import DelayModel, RoundSampler
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, excerpt
 from gcsim.rng import SeedLike
 
 ON_EXHAUSTED = ("wrap", "error")
@@ -31,17 +33,31 @@ def read_trace_csv(
     numpy.ndarray, shape (rounds, workers)
         The raw values (not yet checked for sign or finiteness).
     """
+    if header is not None and not isinstance(header, (bool, np.bool_)):
+        raise InvalidInputError(
+            f"trace: header must be true or false (or left out: detected); got "
+            f"header={excerpt(header)}"
+        )
     p = Path(path)
-    if not p.is_file():
-        raise InvalidInputError(f"trace: data file {str(p)!r} does not exist")
+    where = f"trace: data file {excerpt(str(p))}"
+    want = "a CSV file of unit-load durations, one row per round and one column per worker"
+    check_regular_file(p, where, want)
+    text = decode_text(p.read_bytes(), where, want)
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise InvalidInputError(
+            f"trace: delimiter must be one character (',' ';' or a tab); got "
+            f"delimiter={excerpt(delimiter)}"
+        )
     rows: list[list[float]] = []
     width: int | None = None
-    with p.open(newline="") as fh:
-        lines = [
-            (lineno, row)
-            for lineno, row in enumerate(csv.reader(fh, delimiter=delimiter), start=1)
-            if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")
-        ]
+    lines = [
+        (lineno, row)
+        for lineno, row in enumerate(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1
+        )
+        if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")
+    ]
+    _check_delimiter(p, lines, delimiter)
     if header is None:
         header = bool(lines) and not all(_is_number(c) for c in lines[0][1])
     if header:
@@ -60,13 +76,32 @@ def read_trace_csv(
             if not _is_number(c):
                 raise InvalidInputError(
                     f"trace: {p.name} line {lineno} (round {len(rows)}, worker {col}): "
-                    f"cannot read {c!r} as a number"
+                    f"cannot read {excerpt(c)} as a number"
                 )
             vals.append(float(c))
         rows.append(vals)
     if not rows:
         raise InvalidInputError(f"trace: {p.name} has no data rows")
     return np.array(rows, dtype=float)
+
+
+_SEPARATORS = ((",", "commas"), (";", "semicolons"), ("\t", "tabs"), ("|", "'|'"))
+
+
+def _check_delimiter(p: Path, lines: list[tuple[int, list[str]]], delimiter: str) -> None:
+    """One cell per row that another separator would split: the wrong delimiter (else
+    each row reads as one unparseable cell, or a header of numbers is mistaken)."""
+    if not lines or any(len(row) > 1 for _, row in lines[:5]):
+        return
+    first = lines[0][1][0]
+    for sep, name in _SEPARATORS:
+        if sep != delimiter and sep in first:
+            shown = "tab" if delimiter == "\t" else repr(delimiter)
+            raise InvalidInputError(
+                f"trace: {p.name}: the rows are separated by {name}, not by the delimiter "
+                f"{shown}; set delimiter = {sep!r} in the trace model (line "
+                f"{lines[0][0]}: {excerpt(first.strip())})"
+            )
 
 
 def _is_number(cell: str) -> bool:
@@ -157,12 +192,12 @@ class TraceDelay(DelayModel):
         if on_exhausted not in ON_EXHAUSTED:
             raise InvalidInputError(
                 f"{self.name}: on_exhausted must be one of {', '.join(ON_EXHAUSTED)}; "
-                f"got on_exhausted={on_exhausted!r}"
+                f"got on_exhausted={excerpt(on_exhausted)}"
             )
         if not isinstance(recycle_workers, (bool, np.bool_)):
             raise InvalidInputError(
                 f"{self.name}: recycle_workers must be True or False; "
-                f"got recycle_workers={recycle_workers!r}"
+                f"got recycle_workers={excerpt(recycle_workers)}"
             )
         if start != "random" and (
             isinstance(start, (bool, np.bool_))
@@ -171,7 +206,7 @@ class TraceDelay(DelayModel):
         ):
             raise InvalidInputError(
                 f"{self.name}: start must be 'random' or a row index in 0..{arr.shape[0] - 1}; "
-                f"got start={start!r}"
+                f"got start={excerpt(start)}"
             )
         self.scale = check_real(self.name, "scale", scale, gt=0.0)
         self.on_exhausted = on_exhausted

@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gcsim._files import exists_as_file
+from gcsim.errors import excerpt
 from gcsim.scenarios.expand import Point, expand
 from gcsim.scenarios.runner import SweepOutcome, run_point, run_sweep
 from gcsim.scenarios.schema import (
     SCHEMA,
     ScenarioError,
     apply_override,
+    check_output_dir,
     load_scenario_file,
+    valid_name,
     validate,
 )
 from gcsim.scenarios.store import SUMMARY_COLUMNS, Results, load_results
@@ -74,7 +78,7 @@ def _resolve_trace_paths(data: Any, base: Path) -> None:
     if isinstance(data, dict):
         if data.get("model") == "trace" and isinstance(data.get("data"), str):
             p = Path(data["data"])
-            if not p.is_absolute() and (base / p).is_file():
+            if not p.is_absolute() and exists_as_file(base / p):
                 data["data"] = str((base / p).resolve())
         for v in data.values():
             _resolve_trace_paths(v, base)
@@ -84,9 +88,25 @@ def _resolve_trace_paths(data: Any, base: Path) -> None:
 
 
 def output_folder(resolved: dict[str, Any], override: str | None = None) -> Path:
-    """Where a sweep writes: --out, else [output].dir, else results/<name>."""
+    """Where a sweep writes: --out, else [output].dir, else results/<name>.
+
+    Only ``--out`` (the command line) may name any folder; a folder chosen by the
+    scenario file stays below the current directory, and ``results/<name>`` below
+    ``results/`` (the name is a plain name: no '/', '..' or line breaks)."""
     if override:
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in override):
+            raise ScenarioError(
+                f"--out {excerpt(override)}: the folder name holds control characters "
+                "(a line break?); give a plain path"
+            )
         return Path(override)
     if resolved["output"]["dir"]:
+        check_output_dir(resolved["output"]["dir"])
         return Path(resolved["output"]["dir"])
-    return Path("results") / resolved["scenario"]["name"]
+    name = resolved["scenario"]["name"]
+    if not valid_name(name):
+        raise ScenarioError(
+            f"scenario.name: {excerpt(name)} cannot name a folder below results/ (letters, "
+            "digits, '-', '_', '.'; no '/', '..' or line breaks)"
+        )
+    return Path("results") / name

@@ -21,7 +21,7 @@ from typing import Any
 from gcsim.analysis.effective import Effective, effective_params
 from gcsim.codes import CODES, make_code, scheme_info
 from gcsim.delays import make_delay
-from gcsim.errors import GcsimError, InfeasibleParametersError
+from gcsim.errors import GcsimError, InfeasibleParametersError, excerpt
 from gcsim.resources import ResourceError, check_points, estimate_run
 from gcsim.rng import stream
 from gcsim.scenarios.schema import SCHEMA, ScenarioError, check_value
@@ -159,7 +159,14 @@ def _assign(sc: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _describe(assign: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in assign.items()) or "the base scenario"
+    """The swept values of a combination for a message (values as short excerpts)."""
+    return ", ".join(f"{k}={_short(v)}" for k, v in assign.items()) or "the base scenario"
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, str) and len(v) <= 40 and v.isprintable():
+        return v
+    return excerpt(v)
 
 
 def _digest(obj: Any) -> str:
@@ -183,14 +190,31 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
     points: list[Point] = []
     keys = factor_keys(resolved)
     cache: dict[tuple[Any, ...], Any] = {}  # scheme answers, shared by the combinations
+    checked: set[str] = set()
+    # the sweep itself is not copied per combination (a long sweep made this quadratic)
+    base = {k: v for k, v in resolved.items() if k != "sweep"}
     for combo in itertools.product(*factors) if factors else [()]:
         assign: dict[str, Any] = {}
         for part in combo:
             assign.update(part)
-        sc = copy.deepcopy(resolved)
+        sc = copy.deepcopy(base)
         for path, value in assign.items():
             _assign(sc, path, value)
-        _check_models(sc, assign)
+        # the models depend on few keys: check each distinct combination of them once
+        key = json.dumps(
+            [
+                sc["delays"],
+                sc["workload"],
+                sc["cluster"],
+                sc["scenario"]["rounds"],
+                sc["scenario"]["engine"],
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        if key not in checked:
+            _check_models(sc, assign)
+            checked.add(key)
         for sch in sc["schemes"]:
             points.extend(_scheme_points(sc, sch, assign, keys, len(points), cache))
     return points
@@ -199,6 +223,12 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
 def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
     n = sc["cluster"]["n"]
     rounds = sc["scenario"]["rounds"]
+    try:  # the least any run of n workers needs, before a sampler allocates per worker
+        estimate_run(n=n, d=1, m=1, rounds=rounds, dimension=1, fast=False, workload=None).check(
+            f"cluster.n = {n} with {rounds} rounds (at {_describe(assign)})", warn=False
+        )
+    except ResourceError as exc:
+        raise ScenarioError(str(exc)) from None
     models = {}
     for key in ("compute", "comm"):
         mode = sc["cluster"]["load_mode"] if key == "compute" else "per-worker"
@@ -253,28 +283,37 @@ def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
     if bad:
         raise ScenarioError(
             f"cluster.failed_workers (at {_describe(assign)}): worker ids "
-            f"must be < n={n}; got {bad}"
+            f"must be < n={n}; got {excerpt(bad)}"
         )
     bpv = sc["cluster"]["network"]["bytes_per_value"]
     if bpv not in (2, 4, 8, 16):
         raise ScenarioError(f"cluster.network.bytes_per_value: must be 2, 4, 8 or 16; got {bpv}")
 
 
-def _check_size(sc: dict[str, Any], code: Any, assign: dict[str, Any], label: str) -> None:
-    """Refuse a point that cannot fit in memory (one line with the estimate)."""
+def _check_size(
+    sc: dict[str, Any],
+    size: tuple[int, int, int],
+    assign: dict[str, Any],
+    label: str,
+    *,
+    warn: bool = True,
+) -> None:
+    """Refuse a point that cannot fit in memory (one line with the estimate); ``size``
+    is the code's (n, d, m)."""
     wl = dict(sc["workload"])
     _, dim = resolve_workload(wl, None)
     engine = sc["scenario"]["engine"]
+    n, d, m = size
     try:
         estimate_run(
-            n=code.n,
-            d=code.d,
-            m=code.m,
+            n=n,
+            d=d,
+            m=m,
             rounds=sc["scenario"]["rounds"],
             dimension=dim,
             fast=engine != "des" and sc["cluster"]["policy"] == "cancel",
             workload=None if wl.get("model") == "none" else wl,
-        ).check(f"schemes ({label}) at {_describe(assign)}")
+        ).check(f"schemes ({label}) at {_describe(assign)}", warn=warn)
     except ResourceError as exc:
         raise ScenarioError(str(exc)) from None
 
@@ -294,7 +333,8 @@ def _scheme_points(
         close = difflib.get_close_matches(name, list(CODES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ScenarioError(
-            f"schemes ({sch['label']}).code: unknown code {name!r}{hint}; known: {', '.join(CODES)}"
+            f"schemes ({sch['label']}).code: unknown code {excerpt(name)}{hint}; known: "
+            f"{', '.join(CODES)}"
         )
     n = sc["cluster"]["n"]
     info = scheme_info(name)
@@ -306,11 +346,16 @@ def _scheme_points(
     status, error = "pending", ""
     eff: Effective | None = None
     try:
+        # the run's size with the smallest load first: a point that cannot fit whatever
+        # its code is refused before the code is built (building a large code takes long)
+        _check_size(sc, (n, 1, min(max(m, 1), n)), assign, sch["label"], warn=False)
         code = make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
-        _check_size(sc, code, assign, sch["label"])
+        _check_size(sc, (code.n, code.d, code.m), assign, sch["label"])
         eff = effective_params(name, n, s, m, sch["options"], cache=cache)
     except InfeasibleParametersError as exc:
         status, error = "infeasible", str(exc)
+    except ScenarioError:  # already says where
+        raise
     except GcsimError as exc:
         raise ScenarioError(f"schemes ({sch['label']}) at {_describe(assign)}: {exc}") from None
     cl = sc["cluster"]

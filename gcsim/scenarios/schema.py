@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from gcsim.errors import GcsimError
+from gcsim.errors import GcsimError, excerpt, one_line
 
 __all__ = [
     "SCHEMA",
@@ -62,16 +62,17 @@ class Field:
 
 
 def _type_name(v: Any) -> str:
+    """The value and its type for a message, the value as a short excerpt."""
     if isinstance(v, bool):
         return f"{str(v).lower()} (a boolean)"
     if isinstance(v, int):
-        return f"{v} (an integer)"
+        return f"{excerpt(v)} (an integer)"
     if isinstance(v, float):
         return f"{v} (a float)"
     if isinstance(v, str):
-        return f"{v!r} (a string)"
+        return f"{excerpt(v)} (a string)"
     if isinstance(v, list):
-        return "an array"
+        return f"an array {excerpt(v)}" if v else "an empty array"
     if isinstance(v, dict):
         return "a table"
     return type(v).__name__
@@ -97,7 +98,7 @@ def check_value(path: str, f: Field, v: Any) -> Any:
             raise ScenarioError(f"{path}: expected a string, got {_type_name(v)}")
     elif k == "choice":
         if not isinstance(v, str) or v not in f.choices:
-            close = difflib.get_close_matches(str(v), f.choices, n=1)
+            close = difflib.get_close_matches(str(v)[:200], f.choices, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ScenarioError(
                 f"{path}: expected one of {', '.join(repr(c) for c in f.choices)}, got "
@@ -114,7 +115,8 @@ def check_value(path: str, f: Field, v: Any) -> Any:
             bad = [x for x in v if x not in f.choices]
             if bad:
                 raise ScenarioError(
-                    f"{path}: unknown value(s) {bad}; expected any of {', '.join(f.choices)}"
+                    f"{path}: unknown value(s) {excerpt(bad)}; expected any of "
+                    f"{', '.join(f.choices)}"
                 )
     elif k == "table":
         if not isinstance(v, dict):
@@ -122,10 +124,10 @@ def check_value(path: str, f: Field, v: Any) -> Any:
     if f.minimum is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
         if v < f.minimum or (f.exclusive_min and v == f.minimum):
             op = ">" if f.exclusive_min else ">="
-            raise ScenarioError(f"{path}: must be {op} {f.minimum:g}, got {v}")
+            raise ScenarioError(f"{path}: must be {op} {f.minimum:g}, got {excerpt(v)}")
     if f.maximum is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
         if v > f.maximum:
-            raise ScenarioError(f"{path}: must be <= {f.maximum:g}, got {v}")
+            raise ScenarioError(f"{path}: must be <= {f.maximum:g}, got {excerpt(v)}")
     if k == "list-str" and f.choices and not v:
         raise ScenarioError(f"{path}: expected at least one of {', '.join(f.choices)}")
     if k in ("float", "number") and f.finite and math.isinf(v):
@@ -133,7 +135,7 @@ def check_value(path: str, f: Field, v: Any) -> Any:
     if k == "list-int" and f.minimum is not None:
         bad = [x for x in v if x < f.minimum]
         if bad:
-            raise ScenarioError(f"{path}: values must be >= {f.minimum:g}, got {bad}")
+            raise ScenarioError(f"{path}: values must be >= {f.minimum:g}, got {excerpt(bad)}")
     return v
 
 
@@ -143,7 +145,12 @@ INF = math.inf
 #: the model factories (make_delay, make_workload, make_code) with the key path added.
 SCHEMA: dict[str, dict[str, Field]] = {
     "scenario": {
-        "name": Field("str", "", "name of the scenario (default: the file name)"),
+        "name": Field(
+            "str",
+            "",
+            "name of the scenario and of its default results folder: letters, digits, "
+            "'-', '_', '.' (default: the file name)",
+        ),
         "description": Field("str", "", "free text"),
         "seed": Field("int", 0, "root seed: every random stream derives from it", minimum=0),
         "rounds": Field("int", 100, "rounds (iterations) simulated per point", minimum=1),
@@ -337,7 +344,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
     },
     "output": {
-        "dir": Field("str", "", "results folder (default: results/<name>)"),
+        "dir": Field(
+            "str",
+            "",
+            "results folder (default: results/<name>); a relative path inside the "
+            "current directory (no '..'; --out chooses any folder)",
+        ),
         "format": Field(
             "choice",
             "csv",
@@ -363,7 +375,13 @@ TOP_LEVEL = (
     "live",
     "output",
 )
-LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+#: A scheme label or scenario name: it names folders, so letters, digits, '-' and '_'
+#: only (matched whole, with ``fullmatch``: ``$`` would accept a final newline).
+LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
+#: A scenario name (it names the default results folder): a label that may hold dots.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+#: Longest label or scenario name (they name folders and files).
+MAX_LABEL = 100
 
 
 def _suggest(key: str, options: list[str]) -> str:
@@ -423,6 +441,7 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
     """
     if not isinstance(data, dict):
         raise ScenarioError("the scenario must be a TOML table")
+    check_structure(data)
     for key in data:
         if key not in TOP_LEVEL:
             raise _unknown("", key, list(TOP_LEVEL))
@@ -431,8 +450,10 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
             raise ScenarioError(f"{required}: required section is missing (see docs/scenarios.md)")
     out: dict[str, Any] = {}
     out["scenario"] = _fill("scenario", data.get("scenario", {}))
-    if not out["scenario"]["name"]:
-        out["scenario"]["name"] = default_name
+    if out["scenario"]["name"]:
+        _check_name("scenario.name", out["scenario"]["name"], NAME_RE, "'.'")
+    else:
+        out["scenario"]["name"] = safe_name(default_name)
     out["cluster"] = _fill("cluster", data["cluster"])
     delays = data["delays"]
     out["delays"] = _fill("delays", delays)
@@ -467,14 +488,18 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
         if not r["label"]:
             gen = r["options"].get("generator")
             r["label"] = r["code"] + (f"-{gen}" if isinstance(gen, str) else "")
-        if not LABEL_RE.match(r["label"]):
-            raise ScenarioError(
-                f"schemes[{i}].label: {r['label']!r} must be letters, digits,"
-                " '-' or '_' (it names result folders and sweep keys)"
-            )
+            if not _is_name(r["label"], LABEL_RE):
+                raise ScenarioError(
+                    f"schemes[{i}]: the default label {excerpt(r['label'])} (the code name, "
+                    "with options.generator) cannot name result folders: check the code "
+                    "and generator names (`gcsim codes`), or give the scheme a label of "
+                    "letters, digits, '-' or '_'"
+                )
+        _check_name(f"schemes[{i}].label", r["label"], LABEL_RE, "")
         if r["label"] in labels:
             raise ScenarioError(
-                f"schemes[{i}].label: {r['label']!r} is used twice; give each scheme a unique label"
+                f"schemes[{i}].label: {excerpt(r['label'])} is used twice; give each scheme "
+                "a unique label"
             )
         labels.add(r["label"])
         resolved_schemes.append(r)
@@ -482,7 +507,57 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
     out["sweep"] = _check_sweep(data.get("sweep", {}))
     out["live"] = _fill("live", data.get("live", {}))
     out["output"] = _fill("output", data.get("output", {}))
+    if out["output"]["dir"]:
+        check_output_dir(out["output"]["dir"])
     return out
+
+
+def check_output_dir(text: str, path: str = "output.dir") -> None:
+    """A results folder named in a scenario file: a relative path below the current
+    directory (a scenario file must not choose to write, or with --restart move aside,
+    a folder elsewhere; ``--out`` on the command line chooses any folder)."""
+    p = Path(text)
+    bad = ""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        bad = "holds control characters (a line break?)"
+    elif p.is_absolute() or text.startswith("~"):
+        bad = "is an absolute path"
+    elif ".." in p.parts:
+        bad = "leaves the current directory ('..')"
+    elif not p.parts:
+        bad = "is the current directory itself"
+    if bad:
+        raise ScenarioError(
+            f"{path}: {excerpt(text)} {bad}; give a folder below the current directory, "
+            "e.g. 'results/my-run' (use --out to write anywhere else)"
+        )
+
+
+def _is_name(text: str, pattern: re.Pattern[str]) -> bool:
+    return len(text) <= MAX_LABEL and pattern.fullmatch(text) is not None
+
+
+def _check_name(path: str, text: str, pattern: re.Pattern[str], extra: str) -> None:
+    """A label or name that names a folder: refused unless it is a plain name."""
+    if not _is_name(text, pattern):
+        also = f", {extra}" if extra else ""
+        raise ScenarioError(
+            f"{path}: {excerpt(text)} must be letters, digits, '-', '_'{also} (starting "
+            f"with a letter or digit, at most {MAX_LABEL} characters): it names result "
+            "folders, so no '/', '..', spaces or line breaks"
+        )
+
+
+def valid_name(text: Any) -> bool:
+    """Whether ``text`` is a valid scenario name (a plain folder name)."""
+    return isinstance(text, str) and _is_name(text, NAME_RE)
+
+
+def safe_name(text: str) -> str:
+    """``text`` made a valid scenario name (the default name, from a file name): other
+    characters become '-'; ``"scenario"`` when nothing is left."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", text).strip(".-_")[:MAX_LABEL].strip(".-_")
+    return name if _is_name(name, NAME_RE) else "scenario"
 
 
 def _check_sweep(sweep: Any) -> dict[str, Any]:
@@ -522,40 +597,117 @@ def _check_factor_values(path: str, values: Any) -> None:
             raise ScenarioError(f"{path}: swept values must be scalars, got {_type_name(v)}")
 
 
+#: Deepest nesting of tables and arrays a scenario may have (it needs a few levels:
+#: model tables inside delay tables); deeper input is refused before anything recurses.
+MAX_DEPTH = 24
+#: Longest key (keys name sections, parameters and sweep paths).
+MAX_KEY = 100
+_INT64 = 2**63
+
+
+class _TomlSyntaxError(ScenarioError):
+    """The text is not TOML (as opposed to TOML that is too deep or too large)."""
+
+
+def _toml(text: str, what: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose every failure is one ScenarioError line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _TomlSyntaxError(f"{what}: not valid TOML: {one_line(str(exc))}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{what}: not valid TOML here: arrays or tables nested too deeply for the "
+            f"reader; a scenario nests at most {MAX_DEPTH} levels"
+        ) from None
+    except ValueError as exc:  # e.g. an integer literal of more than 4300 digits
+        if "integer string conversion" in str(exc):
+            raise ScenarioError(
+                f"{what}: not valid TOML: an integer literal with thousands of digits "
+                "(TOML integers are 64-bit: -2^63..2^63-1)"
+            ) from None
+        raise ScenarioError(f"{what}: not valid TOML: {excerpt(str(exc), 200)}") from None
+
+
+def _key_path(path: str, key: Any) -> str:
+    k = str(key)
+    return f"{path}.{k}" if path else k
+
+
+def check_structure(data: Any, where: str = "") -> None:
+    """Refuse what no scenario needs and later code should never see: nesting deeper
+    than :data:`MAX_DEPTH`, keys longer than :data:`MAX_KEY` characters or with control
+    characters, and integers outside TOML's 64-bit range. Iterative (never recurses)."""
+    prefix = f"{where}: " if where else ""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        v, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ScenarioError(
+                f"{prefix}{path[:120]}: nested more than {MAX_DEPTH} levels deep; a scenario "
+                "needs a few levels (model tables inside delay tables)"
+            )
+        if isinstance(v, dict):
+            for k, x in v.items():
+                key = str(k)
+                if len(key) > MAX_KEY or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+                    what = (
+                        f"a key of {len(key)} characters (at most {MAX_KEY})"
+                        if len(key) > MAX_KEY
+                        else f"the key {excerpt(key)} holds control characters"
+                    )
+                    raise ScenarioError(
+                        f"{prefix}{path or 'the top level'}: {what}; keys are short names "
+                        "such as 'rate' or 'code.s'"
+                    )
+                stack.append((x, _key_path(path, key), depth + 1))
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                stack.append((x, f"{path}[{i}]", depth + 1))
+        elif isinstance(v, int) and not isinstance(v, bool) and not -_INT64 <= v < _INT64:
+            raise ScenarioError(
+                f"{prefix}{path}: integer {excerpt(v)} is outside the 64-bit range TOML "
+                "allows (-2^63..2^63-1)"
+            )
+
+
 def load_scenario_text(
     text: str | bytes, *, source: str = "<scenario>", default_name: str = "scenario"
 ) -> dict[str, Any]:
     """Parse TOML text and validate it. Errors are prefixed with ``source``."""
-    try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        data = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    if isinstance(text, bytes):
+        text = _decode(text, source)
+    data = _toml(text, source)
     try:
         return validate(data, default_name=default_name)
     except ScenarioError as exc:
         raise ScenarioError(f"{source}: {exc}") from None
 
 
+def _decode(raw: bytes, source: str) -> str:
+    """UTF-8 text of a scenario file (a UTF-8 byte-order mark is dropped)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        hint = ""
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            hint = " (it starts with a UTF-16 byte-order mark); save it as UTF-8"
+        raise ScenarioError(
+            f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start}){hint}"
+        ) from None
+
+
 def load_scenario_file(path: str | Path) -> tuple[dict[str, Any], str]:
     """Read and validate a scenario file; returns (raw dict, verbatim text)."""
     p = Path(path)
     if not p.is_file():
-        raise ScenarioError(f"{path}: no such scenario file")
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+        what = "a folder, not a scenario file" if p.is_dir() else "no such scenario file"
+        if p.exists() and not p.is_dir():
+            what = "not a regular file (a FIFO or device?); give a TOML scenario file"
+        raise ScenarioError(f"{path}: {what}")
+    text = _decode(p.read_bytes(), str(path))
+    data = _toml(text, str(path))
+    check_structure(data, str(path))
     return data, text
 
 
@@ -563,12 +715,12 @@ def parse_scalar(text: str) -> Any:
     """Parse a ``--set`` value as a TOML value (``12``, ``1e-3``, ``"x"``, ``true``,
     ``inf``, ``[1, 2]``); a bare word that is not TOML is taken as a string."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        return _toml(f"v = {text}", "--set")["v"]
+    except _TomlSyntaxError:
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-\.]*", text):
             return text
         raise ScenarioError(
-            f"--set: cannot parse value {text!r} (use TOML syntax, e.g. "
+            f"--set: cannot parse value {excerpt(text)} (use TOML syntax, e.g. "
             '12, 0.5, "name", true, [1, 2])'
         ) from None
 
@@ -586,7 +738,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> str:
     or ``""`` when no sweep was changed.
     """
     if "=" not in assignment:
-        raise ScenarioError(f"--set {assignment!r}: expected key.path=value")
+        raise ScenarioError(f"--set {excerpt(assignment)}: expected key.path=value")
     path, raw = assignment.split("=", 1)
     path = path.strip()
     value = parse_scalar(raw.strip())
@@ -657,10 +809,10 @@ def _show(v: Any) -> str:
 def split_path(path: str, where: str = "") -> list[str]:
     """Split a key path with TOML's rules: ``a.b``, ``sweep."code.s"``, ``'x y'.z``."""
     try:
-        parsed: Any = tomllib.loads(f"{path} = 0")
-    except tomllib.TOMLDecodeError:
+        parsed: Any = _toml(f"{path} = 0", "")
+    except ScenarioError:
         raise ScenarioError(
-            f"{where}{path!r}: not a valid key path (dotted keys; quote a "
+            f"{where}{excerpt(path)}: not a valid key path (dotted keys; quote a "
             'key that contains dots, e.g. sweep."code.s")'
         ) from None
     parts = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gcsim.errors import InvalidInputError, did_you_mean
+from gcsim.errors import InvalidInputError, did_you_mean, excerpt
 from gcsim.workload.base import Workload
 from gcsim.workload.logistic import LogisticRegression
 from gcsim.workload.random_vectors import RandomVectors
@@ -28,7 +28,7 @@ def make_workload(spec: Any) -> Workload | None:
         spec = {"model": spec}
     if not isinstance(spec, dict) or "model" not in spec:
         raise InvalidInputError(
-            f"workload must be a Workload, a name or a dict with 'model'; got {spec!r}"
+            f"workload must be a Workload, a name or a dict with 'model'; got {excerpt(spec)}"
         )
     params = dict(spec)
     name = params.pop("model")
@@ -36,7 +36,7 @@ def make_workload(spec: Any) -> Workload | None:
         return None
     if name not in WORKLOADS:
         raise InvalidInputError(
-            f"unknown workload {name!r}{did_you_mean(name, WORKLOADS)}; "
+            f"unknown workload {excerpt(name)}{did_you_mean(name, WORKLOADS)}; "
             f"known: {', '.join(WORKLOADS)}, none"
         )
     import inspect
@@ -45,10 +45,11 @@ def make_workload(spec: Any) -> Workload | None:
     for key in params:
         if key not in accepted:
             raise InvalidInputError(
-                f"workload {name!r}: unknown parameter {key!r}{did_you_mean(key, accepted)}; "
+                f"workload {excerpt(name)}: unknown parameter {excerpt(key)}"
+                f"{did_you_mean(key, accepted)}; "
                 f"parameters: {', '.join(accepted)}"
             )
     try:
         return WORKLOADS[name](**params)
     except TypeError as exc:
-        raise InvalidInputError(f"workload {name!r}: {exc}") from None
+        raise InvalidInputError(f"workload {excerpt(name)}: {exc}") from None

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, excerpt
 from gcsim.workload.base import Workload
 
 
@@ -35,7 +35,7 @@ def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool 
     if not ok or (value < 0 if allow_zero else value <= 0):
         kind = "integer" if integer else "number"
         bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidInputError(f"logistic: {name} must be a {kind} {bound}; got {value!r}")
+        raise InvalidInputError(f"logistic: {name} must be a {kind} {bound}; got {excerpt(value)}")
     return value
 
 
@@ -70,7 +70,18 @@ class LogisticRegression(Workload):
         self.separation = float(_positive("separation", separation, allow_zero=True))
         self._parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._z: np.ndarray | None = None
-        self.w = np.zeros(self.features)
+        self._w: np.ndarray | None = None  # allocated when first used, never to validate
+
+    @property
+    def w(self) -> np.ndarray:
+        """The model (weights); zeros until :meth:`setup` or :meth:`set_model`."""
+        if self._w is None:
+            self._w = np.zeros(self.features)
+        return self._w
+
+    @w.setter
+    def w(self, value: np.ndarray) -> None:
+        self._w = value
 
     @property
     def dimension(self) -> int:

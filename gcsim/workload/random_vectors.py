@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.errors import InvalidInputError
+from gcsim.errors import InvalidInputError, excerpt
 from gcsim.workload.base import Workload
 
 __all__ = ["RandomVectors"]
@@ -32,13 +32,20 @@ class RandomVectors(Workload):
             or dimension < 1
         ):
             raise InvalidInputError(
-                f"random-vectors: dimension must be a positive integer; got {dimension!r}"
+                f"random-vectors: dimension must be a positive integer; got {excerpt(dimension)}"
             )
-        if not np.isfinite(scale) or scale <= 0:
-            raise InvalidInputError(f"random-vectors: scale must be > 0; got {scale!r}")
+        if (
+            isinstance(scale, bool)
+            or not isinstance(scale, (int, float, np.integer, np.floating))
+            or not np.isfinite(scale)
+            or scale <= 0
+        ):
+            raise InvalidInputError(
+                f"random-vectors: scale must be a finite number > 0; got {excerpt(scale)}"
+            )
         if dtype not in ("float32", "float64"):
             raise InvalidInputError(
-                f"random-vectors: dtype must be 'float32' or 'float64'; got {dtype!r}"
+                f"random-vectors: dtype must be 'float32' or 'float64'; got {excerpt(dtype)}"
             )
         self._l = int(dimension)
         self.scale = float(scale)
