@@ -271,6 +271,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     resolved, text, points = _load(args)
     folder = output_folder(resolved, args.out)
+    if args.jobs is not None and not 1 <= args.jobs <= 1024:
+        raise GcsimError(f"--jobs must be a number of processes from 1 to 1024; got {args.jobs}")
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     out = run_sweep(
         resolved,

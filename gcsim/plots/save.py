@@ -244,11 +244,18 @@ def _draw(plan: FigurePlan, styles: Mapping[str, SchemeStyle]) -> Figure:
 
 
 def _save(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
+    """Write the figure atomically: to a temporary file beside it, then renamed over it,
+    so a kill while plotting never leaves a truncated figure."""
     FigureCanvasAgg(fig)
     meta: dict[str, Any] = {"CreationDate": None} if fmt == "pdf" else {}
-    fig.savefig(
-        path, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.05, metadata=meta or None
-    )
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(
+            tmp, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.05, metadata=meta or None
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _readme(plans: Sequence[FigurePlan], written: Mapping[str, list[Path]]) -> str:
