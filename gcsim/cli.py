@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from gcsim.errors import GcsimError
+from gcsim.errors import GcsimError, excerpt, one_line
 
 __all__ = ["main"]
 
@@ -305,6 +305,7 @@ def _print_headline(folder: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from gcsim.scenarios import run_point
+    from gcsim.scenarios.runner import point_outcome
 
     _, _, points = _load(args)
     sel = [p for p in points if p.point == args.point or str(p.index) == args.point]
@@ -316,7 +317,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     p = sel[0]
     if p.status == "infeasible":
         raise GcsimError(f"point {p.point} is infeasible: {p.error}")
-    summary, records = run_point(p.spec)
+    try:
+        summary, records = run_point(p.spec)
+    except GcsimError:
+        raise
+    except MemoryError:
+        raise GcsimError(
+            f"point {p.point} ran out of memory during its run; reduce the size (rounds, "
+            "n, the workload) or set GCSIM_MEMORY_LIMIT to what this machine really has"
+        ) from None
+    except Exception as exc:  # a failed run is one line (gcsim sweep records it)
+        print(
+            f"gcsim: error: point {p.point} failed during its run: {type(exc).__name__}: "
+            f"{excerpt(str(exc), 300)}",
+            file=sys.stderr,
+        )
+        return 1
+    status, error = point_outcome(summary, p.spec, records)
     print(
         f"point {p.point}: scheme {p.scheme}, n={p.n}, s={summary['s']}, m={p.m}, "
         f"d={summary['d']}, engine {summary['engine']}"
@@ -339,6 +356,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.records:
         records.to_csv(args.records, index=False)
         print(f"records: {args.records}")
+    if status != "ok":  # nothing to report: say why, exit 1 (as gcsim sweep does)
+        print(f"gcsim: error: point {p.point} {status}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -806,6 +826,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Longest error line printed: the sources echo short excerpts of values; this is the
+#: last guard (a message that still runs longer is cut in the middle).
+MAX_ERROR_CHARS = 2000
+
+
+def _one_short_line(text: str) -> str:
+    """An error message as one line of at most :data:`MAX_ERROR_CHARS` characters."""
+    text = one_line(text)
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    half = MAX_ERROR_CHARS // 2
+    return f"{text[:half]} … ({len(text) - 2 * half} characters left out) … {text[-half:]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -813,7 +847,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except GcsimError as exc:
-        print(f"gcsim: error: {exc}", file=sys.stderr)
+        print(f"gcsim: error: {_one_short_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gcsim: interrupted", file=sys.stderr)

@@ -30,6 +30,35 @@ def records_of(obj: ResultsLike | pd.DataFrame) -> pd.DataFrame:
     return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
 
+#: Largest magnitude a figure draws: matplotlib cannot place ticks on a range near the
+#: float64 limit (1.8e308; a 5% margin overflows), so larger values count as overflowed.
+PLOT_LIMIT = 1e300
+
+
+def plottable(values: Any) -> np.ndarray:
+    """Which values a figure can draw: finite and within :data:`PLOT_LIMIT`."""
+    v = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out: np.ndarray = np.isfinite(v) & (np.abs(v) <= PLOT_LIMIT)
+    return out
+
+
+def left_out(data: pd.DataFrame, count: int, what: str) -> pd.DataFrame:
+    """Record on ``data`` (``data.attrs["left_out"]``, a list of phrases) that ``count``
+    values were not drawn because they are not finite; the figure and its README say
+    so. Returns ``data``."""
+    if count:
+        data.attrs.setdefault("left_out", []).append(
+            f"{count} non-finite {what} left out: inf, NaN or beyond {PLOT_LIMIT:g} (overflow)"
+        )
+    return data
+
+
+def left_out_note(data: pd.DataFrame) -> str:
+    """The phrases of :func:`left_out`, joined (``""`` when nothing was left out)."""
+    return "; ".join(data.attrs.get("left_out", []))
+
+
 def has(df: pd.DataFrame, *cols: str) -> bool:
     return all(c in df.columns for c in cols)
 

@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gcsim.plots._data import ResultsLike, as_bool, cluster_records, labels, num, single_values
+from gcsim.plots._data import (
+    ResultsLike,
+    as_bool,
+    cluster_records,
+    labels,
+    left_out,
+    num,
+    plottable,
+    single_values,
+)
 from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["CDF_COLUMNS", "plot_round_time_cdf", "round_time_cdf_data"]
@@ -22,7 +31,8 @@ def round_time_cdf_data(
 ) -> pd.DataFrame:
     """Empirical CDF of the decoded rounds' durations, per scheme, for one cluster.
 
-    Uses the per-round ``records`` (``decoded`` rounds with a finite ``duration``) of
+    Uses the per-round ``records`` (``decoded`` rounds with a finite ``duration``; how
+    many decoded rounds were left out as non-finite is in ``attrs["left_out"]``) of
     one n — ``n`` if given, else the most common n among the records (ties to the
     largest) — and one straggler setting ``s``, compared with the points' requested s
     (``s_requested`` in the summary, the same for every scheme at a sweep point; the
@@ -47,9 +57,9 @@ def round_time_cdf_data(
         return pd.DataFrame(columns=list(CDF_COLUMNS))
     rec, n_used, s_used = cluster
     dur = num(rec, "duration")
-    keep = np.isfinite(dur)
-    if "decoded" in rec.columns:
-        keep &= as_bool(rec["decoded"])
+    decoded = as_bool(rec["decoded"]) if "decoded" in rec.columns else dur.notna()
+    keep = plottable(dur) & decoded
+    skipped = int((decoded & ~keep).sum())
     rec = pd.DataFrame({"scheme": labels(rec), "duration": dur})[keep]
     parts = []
     for scheme, g in rec.groupby("scheme", sort=True):
@@ -66,8 +76,9 @@ def round_time_cdf_data(
             )
         )
     if not parts:
-        return pd.DataFrame(columns=list(CDF_COLUMNS))
-    return pd.concat(parts, ignore_index=True)[list(CDF_COLUMNS)]
+        return left_out(pd.DataFrame(columns=list(CDF_COLUMNS)), skipped, "round time(s)")
+    out = pd.concat(parts, ignore_index=True)[list(CDF_COLUMNS)]
+    return left_out(out, skipped, "round time(s)")
 
 
 def plot_round_time_cdf(

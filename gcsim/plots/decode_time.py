@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from gcsim.plots._data import ResultsLike, labels, num, ok_summary
+from gcsim.plots._data import ResultsLike, labels, left_out, num, ok_summary, plottable
 from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["DECODE_COLUMNS", "decode_time_vs_n_data", "plot_decode_time_vs_n"]
@@ -60,9 +60,10 @@ def decode_time_vs_n_data(
         raise ValueError(f"column must be one of {sorted(_YLABEL)}; got column={column!r}")
     df = ok_summary(results)
     df = pd.DataFrame({"scheme": labels(df), "n": num(df, "n"), "v": num(df, column)})
-    df = df[np.isfinite(df["v"]) & (df["v"] > 0) & np.isfinite(df["n"])]
+    skipped = int((df["v"].notna() & ~plottable(df["v"])).sum())
+    df = df[plottable(df["v"]) & (df["v"] > 0) & np.isfinite(df["n"])]
     if df.empty:
-        return pd.DataFrame(columns=list(DECODE_COLUMNS))
+        return left_out(pd.DataFrame(columns=list(DECODE_COLUMNS)), skipped, "decode time(s)")
     out = (
         df.groupby(["scheme", "n"], sort=True)["v"]
         .agg(["mean", "min", "max", "size"])
@@ -72,7 +73,7 @@ def decode_time_vs_n_data(
     if np.all(np.mod(out["n"], 1) == 0):
         out["n"] = out["n"].astype(int)
     out["column"] = column
-    return out[list(DECODE_COLUMNS)]
+    return left_out(out[list(DECODE_COLUMNS)], skipped, "decode time(s)")
 
 
 def plot_decode_time_vs_n(

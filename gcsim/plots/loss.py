@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gcsim.plots._data import ResultsLike, cluster_records, labels, num, single_values
+from gcsim.plots._data import (
+    ResultsLike,
+    cluster_records,
+    labels,
+    left_out,
+    num,
+    plottable,
+    single_values,
+)
 from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["LOSS_COLUMNS", "loss_vs_time_data", "plot_loss_vs_time"]
@@ -63,7 +70,10 @@ def loss_vs_time_data(
             "loss": num(rec, "loss"),
         }
     )
-    df = df[np.isfinite(df["loss"]) & np.isfinite(df["time"])]
+    # a NaN loss is a round without a model; an inf one (or an inf time) overflowed
+    bad = ~df["loss"].isna() & ~(plottable(df["loss"]) & plottable(df["time"]))
+    skipped = int(bad.sum())
+    df = df[plottable(df["loss"]) & plottable(df["time"])]
     if replicate is not None:
         df = df[df["replicate"] == float(replicate)]
     parts: list[pd.DataFrame] = []
@@ -72,11 +82,11 @@ def loss_vs_time_data(
         g = g[g["point"] == min(g["point"])]
         parts.append(g.sort_values("time"))
     if not parts:
-        return pd.DataFrame(columns=list(LOSS_COLUMNS))
+        return left_out(pd.DataFrame(columns=list(LOSS_COLUMNS)), skipped, "loss value(s)")
     out = pd.concat(parts, ignore_index=True)
     out["replicate"] = out["replicate"].astype(int)
     out["n"], out["s"] = n_used, s_used
-    return out[list(LOSS_COLUMNS)]
+    return left_out(out[list(LOSS_COLUMNS)], skipped, "loss value(s)")
 
 
 def plot_loss_vs_time(

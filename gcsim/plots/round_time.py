@@ -15,9 +15,11 @@ from gcsim.plots._data import (
     ResultsLike,
     as_int_if_whole,
     labels,
+    left_out,
     num,
     ok_summary,
     pick,
+    plottable,
     single_values,
 )
 from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
@@ -44,7 +46,9 @@ def round_time_vs_s_data(
 ) -> pd.DataFrame:
     """Mean round time per (scheme, s) with a normal confidence interval.
 
-    Only ``status == "ok"`` rows with a finite ``mean_round_time`` count. When several
+    Only ``status == "ok"`` rows with a finite ``mean_round_time`` count (values beyond
+    :data:`~gcsim.plots._data.PLOT_LIMIT` count as overflowed; how many were left out is
+    in ``attrs["left_out"]``, and the figure says so). When several
     ``n`` are present the figure is for one cluster size: ``n`` if given, else the most
     common ``n`` among those rows (ties go to the largest). The rows sharing a
     (scheme, s) at that n — the replicates — are combined: the mean of their
@@ -83,7 +87,10 @@ def round_time_vs_s_data(
         mean_round_time=num(df, "mean_round_time"),
         sem_round_time=num(df, "sem_round_time"),
     )
-    df = df[np.isfinite(df["mean_round_time"]) & np.isfinite(df["s"])]
+    bad = ~plottable(df["mean_round_time"]) & np.isfinite(df["s"])
+    skipped = int(bad.sum())
+    df = df[plottable(df["mean_round_time"]) & np.isfinite(df["s"])]
+    df = df.assign(sem_round_time=df["sem_round_time"].where(plottable(df["sem_round_time"])))
     df = df.assign(s_requested=df["s_requested"].fillna(df["s"]))
     asked = df  # every requested s, before identical runs are dropped below
     # a scheme that a swept factor does not affect (uncoded across code.s) repeats the
@@ -96,7 +103,8 @@ def round_time_vs_s_data(
     df = df.drop_duplicates(subset=key)
     df, n_used = pick(df, "n", n)
     if df.empty:
-        return pd.DataFrame(columns=list(ROUND_TIME_COLUMNS))
+        empty = pd.DataFrame(columns=list(ROUND_TIME_COLUMNS))
+        return left_out(empty, skipped, "mean round time(s)")
     if n_used is not None:
         asked = asked[asked["n"] == float(n_used)]
     z = NormalDist().inv_cdf(0.5 + level / 2.0)
@@ -121,7 +129,9 @@ def round_time_vs_s_data(
                 "level": level,
             }
         )
-    return pd.DataFrame(rows, columns=list(ROUND_TIME_COLUMNS))
+    return left_out(
+        pd.DataFrame(rows, columns=list(ROUND_TIME_COLUMNS)), skipped, "mean round time(s)"
+    )
 
 
 def plot_round_time_vs_s(

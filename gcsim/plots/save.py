@@ -17,6 +17,7 @@ from gcsim.plots._data import (
     ResultsLike,
     as_int_if_whole,
     labels,
+    left_out_note,
     ok_summary,
     records_of,
     single_values,
@@ -192,6 +193,12 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
     )
     _needs_two_n(plan)
     plans.append(plan)
+    for plan in plans:  # values that could not be drawn are said, never silently dropped
+        extra = left_out_note(plan.data)
+        if extra and plan.drawn:
+            plan.note = "; ".join(p for p in (plan.note, extra) if p)
+        elif extra:
+            plan.reason = f"{plan.reason} ({extra})"
     return plans
 
 
@@ -241,6 +248,12 @@ def _draw(plan: FigurePlan, styles: Mapping[str, SchemeStyle]) -> Figure:
     fig, axs = new_axes()
     draw[name](data, ax=axs[0], styles=styles)
     return fig
+
+
+def _caption(fig: Figure, text: str) -> None:
+    """A small note under the figure (e.g. values left out as non-finite)."""
+    if text:
+        fig.text(0.01, -0.02, f"Note: {text}.", fontsize=7, color="0.35", ha="left", va="top")
 
 
 def _save(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
@@ -336,6 +349,7 @@ def plot_results(
                     (out / f"{plan.name}.{fmt}").unlink(missing_ok=True)
                 continue
             fig = _draw(plan, styles)
+            _caption(fig, left_out_note(plan.data))
             for fmt in fmts:
                 path = out / f"{plan.name}.{fmt}"
                 _save(fig, path, fmt, int(dpi))

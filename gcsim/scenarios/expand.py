@@ -15,8 +15,12 @@ import hashlib
 import itertools
 import json
 import math
+import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from gcsim.analysis.effective import Effective, effective_params
 from gcsim.codes import CODES, make_code, scheme_info
@@ -220,6 +224,68 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
     return points
 
 
+#: Warnings already printed by this process (each is said once, not once per point).
+_WARNED: set[str] = set()
+#: log of the largest float64
+_LOG_MAX = math.log(sys.float_info.max)
+#: Models whose every draw is bounded by their parameters or data (finite mean).
+_BOUNDED = ("constant", "uniform", "exponential", "shifted-exponential", "empirical", "trace")
+
+
+def infinite_mean(model: Any) -> str:
+    """Why a delay model's mean is infinite, or its draws overflow float64 (``""`` when
+    neither). Closed forms for the built-in families (those of their scipy ``dist()``,
+    without importing scipy.stats at validation), the model's scipy ``dist().mean()``
+    for the others; a composite model (bimodal, persistent, heterogeneous) inherits its
+    base's."""
+    name = getattr(model, "name", "")
+    if name in _BOUNDED:
+        return ""
+    if name == "pareto":
+        if model.alpha <= 1.0:
+            return f"pareto with alpha = {model.alpha:g} <= 1 has an infinite mean"
+        return ""
+    if name == "lognormal":
+        if model.mu > _LOG_MAX:
+            return (
+                f"lognormal with mu = {model.mu:g} draws values beyond float64 (exp(mu) "
+                "overflows): they become inf and those workers never respond"
+            )
+        if model.mu + model.sigma**2 / 2 > _LOG_MAX:
+            return (
+                f"lognormal with mu = {model.mu:g}, sigma = {model.sigma:g} has a mean "
+                "beyond float64"
+            )
+        return ""
+    if name == "weibull":
+        log_mean = math.log(model.scale) + math.lgamma(1.0 + 1.0 / model.shape)
+        return (
+            ""
+            if log_mean <= _LOG_MAX
+            else (f"weibull with shape = {model.shape:g} has a mean beyond float64")
+        )
+    base = getattr(model, "base", None)
+    if base is not None and name in ("bimodal", "persistent", "heterogeneous"):
+        why = infinite_mean(base)
+        return f"its base: {why}" if why else ""
+    dist = getattr(model, "dist", None)
+    frozen = dist() if callable(dist) else None
+    if frozen is None:
+        return ""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mean = float(frozen.mean())
+    if not math.isfinite(mean):
+        return f"{name} {excerpt(model.params(), 80)} has an infinite mean (scipy: {mean})"
+    return ""
+
+
+def _warn_once(text: str) -> None:
+    if text not in _WARNED:
+        _WARNED.add(text)
+        print(f"gcsim: warning: {text}", file=sys.stderr)
+
+
 def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
     n = sc["cluster"]["n"]
     rounds = sc["scenario"]["rounds"]
@@ -238,6 +304,13 @@ def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
         except GcsimError as exc:
             raise ScenarioError(f"delays.{key} (at {_describe(assign)}): {exc}") from None
         models[key] = model
+        why = infinite_mean(model)
+        if why:
+            _warn_once(
+                f"delays.{key}: {why}; mean round times do not converge (a few huge draws "
+                "dominate them): compare median_round_time and p95_round_time, and expect "
+                "failed rounds or points where draws overflow"
+            )
         rows = getattr(model, "rounds", None)
         start = getattr(model, "start", 0)
         if isinstance(rows, int) and isinstance(start, int):

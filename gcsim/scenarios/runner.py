@@ -37,7 +37,7 @@ from gcsim.scenarios.store import (
 from gcsim.sim import SimResult, run
 from gcsim.spec import RunSpec
 
-__all__ = ["SweepOutcome", "prepare_folder", "run_point", "run_sweep"]
+__all__ = ["SweepOutcome", "point_outcome", "prepare_folder", "run_point", "run_sweep"]
 
 
 def _versions() -> dict[str, str]:
@@ -64,12 +64,14 @@ def summarize(records: pd.DataFrame, spec: RunSpec, *, wall: float, engine: str)
     summ: dict[str, Any] = dict(SimResult(records=records, engine=engine, config={}).summary())
     ok = records[records["decoded"].astype(bool)]
     d = ok["duration"].to_numpy(dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge draws: inf, judged below
+        sem = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
     summ.update(
         s=code.s,
         d=code.d,
         m=code.m,
         n=code.n,
-        sem_round_time=float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan,
+        sem_round_time=sem,
         message_fraction=spec.message_length / spec.dimension,
         mean_decode_wall=float(ok["decode_wall"].mean()) if len(ok) else math.nan,
         wall_s=wall,
@@ -78,11 +80,54 @@ def summarize(records: pd.DataFrame, spec: RunSpec, *, wall: float, engine: str)
     return summ
 
 
+def point_outcome(
+    summary: dict[str, Any], spec: dict[str, Any], records: pd.DataFrame | None = None
+) -> tuple[str, str]:
+    """``("ok", "")``, or ``("failed", why)`` for a run that produced no usable round
+    time: no round decoded (every worker failed, every draw overflowed to inf, every
+    round timed out), or round times so large that their mean overflows float64.
+
+    Such a point ran without an error but has nothing to report; calling it ok would
+    put NaN or inf into tables and figures and let the sweep exit 0."""
+    rounds = int(summary.get("rounds") or 0)
+    failed = int(summary.get("failed_rounds") or 0)
+    if rounds and failed >= rounds:
+        why = []
+        n = int(spec.get("n") or 0)
+        dead = list(spec.get("failed_workers") or [])
+        if dead:
+            why.append(f"cluster.failed_workers lists {len(dead)} of the n = {n} workers")
+        timeout = spec.get("round_timeout")
+        if timeout is not None and math.isfinite(float(timeout)):
+            why.append(f"cluster.round_timeout = {float(timeout):g} s")
+        silent = (
+            records is not None
+            and "n_responders" in records.columns
+            and not (pd.to_numeric(records["n_responders"], errors="coerce") > 0).any()
+        )
+        if silent and len(dead) < n:
+            why.append(
+                "no worker ever responded: the delay draws overflow float64 to inf "
+                "(see the delay model's parameters, e.g. lognormal mu or pareto alpha)"
+            )
+        reason = "; ".join(why) or "the responders never formed a decodable set"
+        return "failed", f"no round decoded: all {rounds} rounds failed ({reason})"
+    mean = summary.get("mean_round_time")
+    if mean is not None and not math.isfinite(float(mean)) and rounds > failed:
+        return "failed", (
+            f"round times overflow float64 (mean round time {float(mean)}): the delays are "
+            "too large to average; check the delay model's parameters (an infinite-mean "
+            "model such as pareto with alpha <= 1?)"
+        )
+    return "ok", ""
+
+
 def run_point(point: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
     """Simulate one point (its ``spec`` table); return (summary row, per-round records)."""
     t0 = time.perf_counter()
     spec = RunSpec.from_point(point)
-    res = run(spec)
+    with np.errstate(over="ignore"):  # huge draws overflow to inf: point_outcome judges it
+        res = run(spec)
     summ = summarize(res.records, spec, wall=time.perf_counter() - t0, engine=res.engine)
     out = res.records.copy()
     out["responders"] = [" ".join(map(str, r)) if r is not None else "" for r in out["responders"]]
@@ -102,8 +147,7 @@ def _execute(args: tuple[dict[str, Any], str, str, bool]) -> tuple[str, str, str
     }
     try:
         summary, rec = run_point(spec)
-        info["status"] = "ok"
-        info["error"] = ""
+        info["status"], info["error"] = point_outcome(summary, spec, rec)
     except Exception as exc:  # recorded, the sweep goes on
         summary, rec = {}, None
         info["status"] = "failed"
@@ -143,8 +187,17 @@ def prepare_folder(
                     "values); use another --out folder, or --restart to move the old "
                     "results aside and start again"
                 )
-            backup = folder.with_name(f"{folder.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
-            shutil.move(str(folder), str(backup))
+            real = folder.resolve()
+            cwd = Path.cwd().resolve()
+            if real == cwd or real in cwd.parents:
+                raise GcsimError(
+                    f"--restart would move {folder} aside, but it is the current directory "
+                    f"{'' if real == cwd else 'or holds it '}(moving it would pull the "
+                    "working directory away); give --out a folder of its own, e.g. "
+                    "--out results/NAME, or run from elsewhere"
+                )
+            backup = real.with_name(f"{real.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+            shutil.move(str(real), str(backup))
             print(f"gcsim: moved the previous results to {backup}", file=sys.stderr)
     folder.mkdir(parents=True, exist_ok=True)
     # half-written point folders of a killed sweep are never results: remove them

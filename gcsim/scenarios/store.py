@@ -57,7 +57,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "adjusted": "why the code runs at another s or d than requested (empty when it does not)",
     "replicate": "replicate index",
     "dtype": "message precision (float64 or float32)",
-    "status": "ok, failed (error during the run) or infeasible (code constraint)",
+    "status": "ok, failed (error during the run, or no usable round time: no round decoded, "
+    "or round times overflowing float64) or infeasible (code constraint)",
     "error": "one-line error message when status is not ok",
     "rounds": "rounds simulated",
     "failed_rounds": "rounds that never became decodable (or timed out)",
@@ -82,11 +83,34 @@ SUMMARY_COLUMNS: dict[str, str] = {
 WALL_CLOCK_COLUMNS = ("mean_decode_wall", "wall_s")
 
 
+def umask() -> int:
+    """This process's umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore
+    os.umask(mask)
+    return mask
+
+
+def _share(path: str | os.PathLike[str], folder: bool = False) -> None:
+    """Give a file (0666) or folder (0777) made by tempfile the modes the umask allows:
+    tempfile makes them 0600 / 0700, private, and results on a shared file system must
+    be readable by collaborators as any file this user writes (0644 with umask 022)."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask())
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the complete new content."""
+    """Write a file so that readers see either the old or the complete new content; its
+    mode follows the umask, like any file written directly."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        _share(tmp)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -132,6 +156,7 @@ def write_point(
     points.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{point_id}-", dir=points))
     try:
+        _share(tmp, folder=True)
         (tmp / "summary.json").write_text(dumps(summary), encoding="utf-8")
         if records is not None:
             if fmt == "parquet":

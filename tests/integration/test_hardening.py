@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from gcsim.cli import main
@@ -331,3 +332,221 @@ def test_the_delimiter_hint_is_right(tmp_path):
     assert _trace_model(path, delimiter=";").data.tolist() == [[0.1, 0.2]]
     with pytest.raises(GcsimError, match="delimiter must be one character"):
         _trace_model(path, delimiter=";;")
+
+
+# ------------------------------------------------------------- item 6: nothing succeeded
+def _sweep(capsys, path: Path, out: Path, *extra: str) -> tuple[int, str, str]:
+    return _cli(capsys, "sweep", str(path), "--out", str(out), "-q", "-j", "1", *extra)
+
+
+@pytest.fixture
+def fresh_warnings(monkeypatch):
+    """Each test sees the once-per-process warnings afresh."""
+    import importlib
+
+    module = importlib.import_module("gcsim.scenarios.expand")
+    monkeypatch.setattr(module, "_WARNED", set(), raising=False)
+
+
+@pytest.mark.parametrize(
+    ("sets", "fragment"),
+    [
+        (["cluster.failed_workers=[0, 1, 2, 3, 4, 5]"], "failed_workers lists 6 of the n = 6"),
+        (["delays.compute={model='lognormal', mu=1000.0}"], "no worker ever responded"),
+        (["cluster.round_timeout=1e-9", "delays.compute.rate=1e-3"], "round_timeout = 1e-09 s"),
+    ],
+)
+def test_a_point_whose_every_round_fails_is_failed_not_ok(
+    tmp_path, capsys, fresh_warnings, sets, fragment
+):
+    """It was status ok with NaN times, and gcsim sweep / run exited 0."""
+    import pandas as pd
+
+    path = _write(tmp_path, BASE)
+    args = [a for kv in sets for a in ("--set", kv)]
+    rc, _, err = _sweep(capsys, path, tmp_path / "out", "--no-plots", *args)
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert rc == 1 and (summary["status"] == "failed").all()
+    assert "no round decoded: all 5 rounds failed" in summary["error"][0]
+    assert fragment in summary["error"][0]
+    rc, out, err = _cli(capsys, "run", str(path), *args)
+    assert rc == 1 and "failed_rounds        5" in out
+    errors = [line for line in err.splitlines() if line.startswith("gcsim: error:")]
+    assert len(errors) == 1 and "failed: no round decoded" in errors[0]
+    assert "Traceback" not in err
+
+
+def test_round_times_that_overflow_fail_the_point_and_the_figures_survive(
+    tmp_path, capsys, fresh_warnings
+):
+    """Every draw near 1e307: the means overflow to inf (status was ok, exit 0), and
+    drawing the figures crashed (matplotlib cannot place ticks on such a range)."""
+    import pandas as pd
+
+    text = BASE.replace('model = "exponential"\nrate = 1.0', 'model = "lognormal"\nmu = 706.0')
+    text = text.replace("rounds = 5", "rounds = 40") + '\n[sweep]\n"code.s" = [1, 2]\n'
+    rc, _, err = _sweep(capsys, _write(tmp_path, text), tmp_path / "out")
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert rc == 1, err
+    assert (summary["status"] == "failed").all()
+    assert summary["error"].str.contains("round times overflow float64").all()
+    assert "Traceback" not in err and "RuntimeWarning" not in err, err
+    readme = (tmp_path / "out" / "figures" / "README.md").read_text()
+    assert "round_time_cdf" in readme
+
+
+def test_an_infinite_mean_model_is_warned_about_once(tmp_path, capsys, fresh_warnings):
+    text = BASE.replace('model = "exponential"\nrate = 1.0', 'model = "pareto"\nalpha = 0.5')
+    text += '\n[sweep]\n"code.s" = [1, 2]\n"cluster.n" = [6, 8]\n'
+    rc, _, err = _sweep(capsys, _write(tmp_path, text), tmp_path / "out", "--no-plots")
+    warnings = [line for line in err.splitlines() if line.startswith("gcsim: warning:")]
+    assert len(warnings) == 1, err
+    assert "pareto with alpha = 0.5 <= 1 has an infinite mean" in warnings[0]
+    assert "median_round_time" in warnings[0]
+    for nested in (
+        "{model='bimodal', base={model='pareto', alpha=1.0}, p=0.1, factor=2.0}",
+        "{model='lognormal', mu=1000.0}",
+        "{model='weibull', shape=0.001}",
+        "{model='scipy', dist='halfcauchy'}",
+    ):
+        sc = str(tmp_path / "sc.toml")
+        rc, _, err = _cli(capsys, "validate", sc, "--set", f"delays.comm={nested}")
+        assert "gcsim: warning: delays.comm:" in err, (nested, err)
+    rc, _, err = _cli(capsys, "validate", str(_write(tmp_path, BASE)))
+    assert rc == 0 and "warning" not in err
+
+
+@pytest.mark.parametrize(
+    ("spec", "infinite"),
+    [
+        ({"model": "pareto", "alpha": 0.5}, True),
+        ({"model": "pareto", "alpha": 1.0}, True),
+        ({"model": "pareto", "alpha": 1.5}, False),
+        ({"model": "lognormal", "mu": 709.0, "sigma": 2.0}, True),
+        ({"model": "lognormal", "mu": 1.0, "sigma": 2.0}, False),
+        ({"model": "weibull", "shape": 0.004}, True),
+        ({"model": "weibull", "shape": 0.5}, False),
+    ],
+)
+def test_the_closed_forms_agree_with_scipy(spec, infinite):
+    import math
+
+    from gcsim.delays import make_delay
+    from gcsim.scenarios.expand import infinite_mean
+
+    model = make_delay(spec)
+    with np.errstate(all="ignore"):
+        scipy_mean = float(model.dist().mean())
+    assert (not math.isfinite(scipy_mean)) == infinite
+    assert bool(infinite_mean(model)) == infinite
+
+
+# ------------------------------------------------------------- item 9: modes, --restart
+def test_results_follow_the_umask(tmp_path, capsys):
+    """tempfile made summary.csv and friends 0600 and point folders 0700."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        rc, _, _ = _sweep(capsys, _write(tmp_path, BASE), tmp_path / "out", "--no-plots")
+    finally:
+        os.umask(old)
+    assert rc == 0
+    out = tmp_path / "out"
+    for f in ("summary.csv", "manifest.json", "resolved.json", "scenario.toml"):
+        assert stat.S_IMODE((out / f).stat().st_mode) == 0o644, f
+    (point,) = (out / "points").iterdir()
+    assert stat.S_IMODE(point.stat().st_mode) == 0o755
+    assert stat.S_IMODE((point / "point.json").stat().st_mode) == 0o644
+
+
+def test_restart_refuses_to_move_the_current_directory_aside(tmp_path, capsys, monkeypatch):
+    path = _write(tmp_path, BASE)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert _sweep(capsys, path, Path("."), "--no-plots")[0] == 0
+    for out in (".", str(work), ".."):
+        if out == "..":  # an ancestor of the current directory holding results
+            assert _sweep(capsys, path, tmp_path, "--no-plots")[0] == 0
+        rc, _, err = _sweep(capsys, path, Path(out), "--no-plots", "--restart", "--set", "code.s=2")
+        line = _one_error_line(err)
+        assert rc == 2 and "--restart would move" in line and "current directory" in line
+    assert work.is_dir() and Path.cwd() == work
+
+
+def test_figures_leave_out_non_finite_values_and_say_so(tmp_path):
+    """Values near the float64 limit crashed the figures (matplotlib's tick locator:
+    'arange: cannot compute length', a 117-line traceback); they are left out, with a
+    note in the README and under the figure."""
+    import pandas as pd
+
+    from gcsim.plots import plot_results, round_time_cdf_data, round_time_vs_s_data
+
+    rows = []
+    for scheme, code in (("frc", "frc"), ("crc", "crc")):
+        for s in (1, 2):
+            rows.append(
+                dict(point=f"{scheme}-{s}", scheme=scheme, code=code, n=6, s=s, s_requested=s,
+                     m=1, d=s + 1, replicate=0, status="ok", error="",
+                     mean_round_time=1.7e308 if scheme == "crc" else 1.0 + s,
+                     sem_round_time=np.inf if scheme == "crc" else 0.1)
+            )  # fmt: skip
+    summary = pd.DataFrame(rows)
+    records = pd.DataFrame(
+        [
+            dict(point=r["point"], scheme=r["scheme"], round=i, decoded=True, end=float(i),
+                 duration=1.7e308 if r["scheme"] == "crc" else 1.0 + i / 10, loss=np.nan)
+            for r in rows
+            for i in range(10)
+        ]
+    )  # fmt: skip
+
+    class Res:
+        pass
+
+    res = Res()
+    res.summary, res.records = summary, records
+    data = round_time_vs_s_data(res)
+    assert set(data["scheme"]) == {"frc"}
+    assert "2 non-finite mean round time(s) left out" in data.attrs["left_out"][0]
+    assert "10 non-finite round time(s)" in round_time_cdf_data(res).attrs["left_out"][0]
+    paths = plot_results(res, tmp_path, formats=("png",))
+    assert {p.name for p in paths} >= {"round_time_vs_s.png", "round_time_cdf.png"}
+    readme = (tmp_path / "README.md").read_text()
+    assert "2 non-finite mean round time(s) left out" in readme
+    assert "10 non-finite round time(s) left out" in readme
+
+
+def test_a_run_that_raises_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """`gcsim run` printed the raw traceback of any error during the run."""
+    import gcsim.scenarios
+
+    def boom(spec: Any) -> Any:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(gcsim.scenarios, "run_point", boom)
+    rc, _, err = _cli(capsys, "run", str(_write(tmp_path, BASE)))
+    line = _one_error_line(err)
+    assert rc == 1 and "failed during its run: RuntimeError: 'boom\\nsecond line'" in line
+
+    def oom(spec: Any) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(gcsim.scenarios, "run_point", oom)
+    rc, _, err = _cli(capsys, "run", str(_write(tmp_path, BASE)))
+    assert rc == 2 and "ran out of memory" in _one_error_line(err)
+
+
+def test_any_error_message_is_printed_as_one_bounded_line(tmp_path, capsys, monkeypatch):
+    import gcsim.scenarios
+
+    def flood(*args: Any, **kwargs: Any) -> Any:
+        raise ScenarioError("start " + "x" * 10_000 + "\nend")
+
+    monkeypatch.setattr(gcsim.scenarios, "load_scenario", flood)
+    rc, _, err = _cli(capsys, "validate", str(_write(tmp_path, BASE)))
+    line = _one_error_line(err)
+    assert rc == 2 and len(line) < 2100 and line.endswith("\\nend")
+    assert "characters left out" in line
