@@ -450,11 +450,14 @@ def cmd_netcal(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from gcsim.fit import fit_trace
+    from gcsim.scenarios.schema import safe_name
 
     src = Path(args.trace)
     fit = fit_trace(src, criterion=args.criterion, alpha=args.alpha)
     name = src.name or src.resolve().name
-    out = Path(args.out) if args.out else Path("results") / "fit" / (Path(name).stem or "trace")
+    # the default folder is named after the trace: a plain name, never '..' or a path
+    default = Path("results") / "fit" / safe_name(Path(name).stem, "trace")
+    out = Path(args.out) if args.out else default
     files = fit.write_report(out)
     print(fit.summary())
     print()

@@ -194,6 +194,7 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
     points: list[Point] = []
     keys = factor_keys(resolved)
     cache: dict[tuple[Any, ...], Any] = {}  # scheme answers, shared by the combinations
+    built: dict[tuple[Any, ...], Any] = {}  # codes built, shared by the combinations
     checked: set[str] = set()
     # the sweep itself is not copied per combination (a long sweep made this quadratic)
     base = {k: v for k, v in resolved.items() if k != "sweep"}
@@ -220,7 +221,7 @@ def expand(resolved: dict[str, Any]) -> list[Point]:
             _check_models(sc, assign)
             checked.add(key)
         for sch in sc["schemes"]:
-            points.extend(_scheme_points(sc, sch, assign, keys, len(points), cache))
+            points.extend(_scheme_points(sc, sch, assign, keys, len(points), cache, built))
     return points
 
 
@@ -391,6 +392,34 @@ def _check_size(
         raise ScenarioError(str(exc)) from None
 
 
+def _built_size(
+    built: dict[tuple[Any, ...], Any],
+    name: str,
+    n: int,
+    s: int,
+    m: int,
+    seed: int,
+    options: dict[str, Any],
+) -> tuple[int, int, int]:
+    """The (n, d, m) the code really has; building it checks its parameters.
+
+    ``built`` (one per expansion) keeps the answer, or the error, per what a code
+    depends on (scheme, n, s, m, seed, options): a sweep over factors that do not change
+    the code (dtype, delays, policy, ...) builds each code once (grouped with draws = 5
+    at m = 28 costs about a second a build)."""
+    key = (name, n, s, m, seed, json.dumps(options, sort_keys=True, default=repr))
+    if key not in built:
+        try:
+            code = make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **options)
+            built[key] = (code.n, code.d, code.m)
+        except GcsimError as exc:
+            built[key] = exc
+    hit = built[key]
+    if isinstance(hit, GcsimError):
+        raise hit
+    return hit
+
+
 def _scheme_points(
     sc: dict[str, Any],
     sch: dict[str, Any],
@@ -398,6 +427,7 @@ def _scheme_points(
     keys: list[str],
     start: int,
     cache: dict[tuple[Any, ...], Any],
+    built: dict[tuple[Any, ...], Any],
 ) -> list[Point]:
     name = sch["code"]
     if name not in CODES:
@@ -422,8 +452,8 @@ def _scheme_points(
         # the run's size with the smallest load first: a point that cannot fit whatever
         # its code is refused before the code is built (building a large code takes long)
         _check_size(sc, (n, 1, min(max(m, 1), n)), assign, sch["label"], warn=False)
-        code = make_code(name, n=n, s=s, m=m, rng=stream(seed, "code", 0), **sch["options"])
-        _check_size(sc, (code.n, code.d, code.m), assign, sch["label"])
+        size = _built_size(built, name, n, s, m, seed, sch["options"])
+        _check_size(sc, size, assign, sch["label"])
         eff = effective_params(name, n, s, m, sch["options"], cache=cache)
     except InfeasibleParametersError as exc:
         status, error = "infeasible", str(exc)

@@ -553,11 +553,11 @@ def valid_name(text: Any) -> bool:
     return isinstance(text, str) and _is_name(text, NAME_RE)
 
 
-def safe_name(text: str) -> str:
-    """``text`` made a valid scenario name (the default name, from a file name): other
-    characters become '-'; ``"scenario"`` when nothing is left."""
+def safe_name(text: str, default: str = "scenario") -> str:
+    """``text`` made a plain folder name (the default scenario name, from a file name):
+    other characters become '-'; ``default`` when nothing is left."""
     name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", text).strip(".-_")[:MAX_LABEL].strip(".-_")
-    return name if _is_name(name, NAME_RE) else "scenario"
+    return name if _is_name(name, NAME_RE) else default
 
 
 def _check_sweep(sweep: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Fuzz: 1200 mutated copies of the shipped scenarios through ``gcsim validate``.
+"""Fuzz: 1500 mutated copies of the shipped scenarios through ``gcsim validate``.
 
 Every shipped ``scenarios/*.toml`` is mutated with a seeded generator (keys deleted,
 types changed, huge / negative / NaN / inf numbers, long and unicode strings, deep
@@ -37,7 +37,7 @@ else:  # pragma: no cover
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "scenarios").glob("*.toml"))
-CASES = int(os.environ.get("GCSIM_FUZZ_CASES", "1200"))
+CASES = int(os.environ.get("GCSIM_FUZZ_CASES", "1500"))
 SEED = int(os.environ.get("GCSIM_FUZZ_SEED", "20260517"))
 #: A case slower than this is a hang.
 BUDGET_S = 5.0

@@ -550,3 +550,45 @@ def test_any_error_message_is_printed_as_one_bounded_line(tmp_path, capsys, monk
     line = _one_error_line(err)
     assert rc == 2 and len(line) < 2100 and line.endswith("\\nend")
     assert "characters left out" in line
+
+
+def test_the_default_fit_folder_is_a_plain_name(tmp_path, capsys, monkeypatch):
+    """gcsim fit named its default folder after the trace's file name verbatim: '..csv'
+    wrote the report into results/fit itself, a name with a line break made a folder
+    with one."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    rows = [
+        dict(round=r, worker=w, load=1, compute_time=float(rng.lognormal(-3, 0.3)))
+        for r in range(20)
+        for w in range(4)
+    ]
+    monkeypatch.chdir(tmp_path)
+    for name, folder in (("..csv", "trace"), ("my trace\n.csv", "my-trace")):
+        pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
+        rc, _, err = _cli(capsys, "fit", str(tmp_path / name))
+        assert rc == 0, err
+        assert (tmp_path / "results" / "fit" / folder / "report.md").is_file()
+    assert not (tmp_path / "results" / "fit" / "report.md").exists()
+
+
+def test_each_code_is_built_once_per_expansion(tmp_path, monkeypatch):
+    """A sweep over a factor that does not change the code (dtype, delays, policy) built
+    every code again at every value (grouped with draws = 5 at m = 28: seconds each)."""
+    import importlib
+
+    from gcsim.scenarios import load_scenario
+
+    module = importlib.import_module("gcsim.scenarios.expand")
+    calls: list[tuple[Any, ...]] = []
+    make_code = module.make_code
+
+    def counting(name: str, **kwargs: Any) -> Any:
+        calls.append((name, kwargs["n"]))
+        return make_code(name, **kwargs)
+
+    monkeypatch.setattr(module, "make_code", counting)
+    text = BASE + '\n[sweep]\n"workload.dtype" = ["float64", "float32"]\n"cluster.n" = [6, 8]\n'
+    _, _, points = load_scenario(_write(tmp_path, text))
+    assert len(points) == 4 and sorted(calls) == [("grouped", 6), ("grouped", 8)]
