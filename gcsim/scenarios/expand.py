@@ -306,12 +306,14 @@ def _check_models(sc: dict[str, Any], assign: dict[str, Any]) -> None:
             raise ScenarioError(f"delays.{key} (at {_describe(assign)}): {exc}") from None
         models[key] = model
         why = infinite_mean(model)
-        if why:
+        if why and "infinite mean" in why:
             _warn_once(
                 f"delays.{key}: {why}; mean round times do not converge (a few huge draws "
                 "dominate them): compare median_round_time and p95_round_time, and expect "
                 "failed rounds or points where draws overflow"
             )
+        elif why:
+            _warn_once(f"delays.{key}: {why}; expect failed rounds, or failed points")
         rows = getattr(model, "rounds", None)
         start = getattr(model, "start", 0)
         if isinstance(rows, int) and isinstance(start, int):
