@@ -33,7 +33,7 @@ import pandas as pd
 from gcsim._lifeline import child_env, die_with_parent
 from gcsim.errors import GcsimError
 from gcsim.scenarios.expand import Point
-from gcsim.scenarios.runner import SweepOutcome, run_sweep, summarize
+from gcsim.scenarios.runner import SweepOutcome, point_outcome, run_sweep, summarize
 from gcsim.scenarios.store import dumps
 from gcsim.spec import RunSpec
 
@@ -322,6 +322,8 @@ def _run_point(p: Point, launcher: Launcher, live: dict[str, Any], folder: Path)
         summary = summarize(records, run_spec, wall=wall, engine="live")
         if finished:
             _traces(tmp, run_spec)
+            # like a simulated point: a run in which no round decoded has nothing to report
+            info["status"], info["error"] = point_outcome(summary, p.spec, records)
     (tmp / "summary.json").write_text(dumps(summary), encoding="utf-8")
     (tmp / "point.json").write_text(dumps(info), encoding="utf-8")
     final = points_dir / p.point

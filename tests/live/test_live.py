@@ -410,3 +410,24 @@ def test_natural_stragglers_fit_predict_and_report(tmp_path, capsys):
     assert "fitted on the live probe `uncoded`" in md and "Rankings agree" in md
     assert main(["predict", str(out), "--probe", "nope"]) == 2
     assert "no finished live point of the probe scheme 'nope'" in capsys.readouterr().err
+
+
+def test_a_live_point_in_which_no_round_decoded_is_failed_and_exits_non_zero(tmp_path, capsys):
+    """Like a simulated point: every round failing (every worker in failed_workers) is
+    not 'ok' with NaN times but a failed point, and gcsim live exits 1."""
+    text = LIVE.format(
+        rounds=3, policy="cancel", schemes='[[schemes]]\ncode = "uncoded"\n', timeout=0.3, n=3
+    )
+    text = text.replace('policy = "cancel"', 'policy = "cancel"\nfailed_workers = [0, 1, 2]')
+    text = text.replace("s = 1\nm = 2", "s = 0\nm = 1")
+    path = tmp_path / "dead.toml"
+    path.write_text(text)
+    out = tmp_path / "res"
+    assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 1
+    stderr = capsys.readouterr().err
+    row = load_results(out).summary.iloc[0]
+    assert row["status"] == "failed", stderr
+    assert "no round decoded: all 3 rounds failed" in row["error"]
+    assert "failed_workers lists 3 of the n = 3 workers" in row["error"]
+    assert "no round decoded" in stderr
+    assert len(load_results(out).records) == 3  # the records are kept
