@@ -1,20 +1,35 @@
-"""Checks of a text file a user names (a trace, a scenario): what it is, how it is
-encoded, with one clear line for each problem.
+"""Files: checks of a text file a user names (a trace, a scenario), and atomic writes
+of the files gcsim makes.
 
-The same checks as :mod:`gcsim.fit.io` makes for fit traces (FIFOs, sockets, devices
-and folders; UTF-16/32 byte-order marks, zip archives, NUL bytes, other encodings),
-with the hint, the file kind and the reader's expectations given by the caller.
+Checks: what a file is and how it is encoded, with one clear line for each problem. The
+same checks as :mod:`gcsim.fit.io` makes for fit traces (FIFOs, sockets, devices and
+folders; UTF-16/32 byte-order marks, zip archives, NUL bytes, other encodings), with the
+hint, the file kind and the reader's expectations given by the caller.
+
+Writes: :func:`atomic_replace` fills a uniquely named temporary file next to the target
+and renames it over it (readers and a concurrent writer of the same file never see a
+partial one); :func:`share` gives what :mod:`tempfile` made (0600 files, 0700 folders)
+the modes the umask allows, as any file written directly gets.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from gcsim.errors import InvalidInputError
 
-__all__ = ["check_regular_file", "decode_text", "exists_as_file"]
+__all__ = [
+    "atomic_replace",
+    "check_regular_file",
+    "decode_text",
+    "exists_as_file",
+    "share",
+    "umask",
+]
 
 _SPECIAL = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -91,3 +106,46 @@ def decode_text(data: bytes, where: str, want: str) -> str:
     if "\x00" in text:
         raise InvalidInputError(f"{where}: contains NUL bytes: a binary file, not text")
     return text
+
+
+def umask() -> int:
+    """This process's umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore
+    os.umask(mask)
+    return mask
+
+
+def share(path: str | os.PathLike[str], folder: bool = False) -> None:
+    """Give a file (0666) or folder (0777) made by tempfile the modes the umask allows:
+    tempfile makes them 0600 / 0700, private, and results on a shared file system must
+    be readable by collaborators as any file this user writes (0644 with umask 022)."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask())
+
+
+def atomic_replace(
+    path: str | os.PathLike[str], write: Callable[[str], object], *, suffix: str = ""
+) -> Path:
+    """Create or replace ``path`` atomically: ``write`` fills a temporary file with a
+    unique name next to it (``.NAME.XXXXXXXX`` + ``suffix``, so that two writers of the
+    same file never share one), which then gets the umask's mode (:func:`share`) and is
+    renamed over ``path``; on any failure or interruption the temporary file is removed.
+    Returns ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        share(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

@@ -7,7 +7,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gcsim import _files
 from gcsim.advise.evaluate import decode_wall, shares
 from gcsim.advise.model import Cluster, Settings
 from gcsim.advise.search import Row
@@ -474,7 +474,12 @@ class Advice:
 
     def constraints_text(self) -> str:
         st = self.settings
-        parts = [f"s >= {st.min_stragglers}"]
+        if st.max_stragglers is None:
+            parts = [f"s >= {st.min_stragglers}"]
+        elif st.max_stragglers == st.min_stragglers:
+            parts = [f"s = {st.min_stragglers}"]
+        else:
+            parts = [f"{st.min_stragglers} <= s <= {st.max_stragglers}"]
         if st.max_load is not None:
             parts.append(f"d <= {st.max_load}")
         if st.max_bytes is not None:
@@ -610,29 +615,11 @@ def to_toml(value: Any) -> str:
     raise InvalidInputError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
 
 
-def file_mode() -> int:
-    """The mode a plain ``open(path, "w")`` would give (0o666 less the umask): a
-    temporary file is created 0o600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def atomic_replace(path: Path, write: Callable[[str], object], *, suffix: str = "") -> Path:
     """Create ``path`` atomically: ``write`` fills a temporary file next to it (its
-    name ends in ``suffix``), which then gets :func:`file_mode` and replaces ``path``;
+    name ends in ``suffix``), which then gets the umask's mode and replaces ``path``;
     on any failure the temporary file is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _files.atomic_replace(path, write, suffix=suffix)
 
 
 def _design_fields(r: Row) -> dict[str, Any]:

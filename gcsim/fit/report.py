@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from gcsim._files import atomic_replace
 
 if TYPE_CHECKING:
     from gcsim.fit.core import FitResult, QuantityFit
@@ -332,16 +332,8 @@ def draw_speeds(data: dict[str, Any]) -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write the figure atomically; its mode follows the umask like any result."""
+    return atomic_replace(path, lambda tmp: fig.savefig(tmp, dpi=120), suffix=path.suffix)
 
 
 def _write_text(path: Path, text: str) -> Path:

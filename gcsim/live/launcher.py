@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gcsim._files import share
 from gcsim._lifeline import child_env, die_with_parent
 from gcsim.errors import GcsimError
 from gcsim.scenarios.expand import Point
@@ -261,6 +262,7 @@ def _run_point(p: Point, launcher: Launcher, live: dict[str, Any], folder: Path)
     points_dir = folder / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{p.point}-", dir=points_dir))
+    share(tmp, folder=True)  # mkdtemp makes it 0700: results follow the umask
     run_spec = RunSpec.from_point(p.spec)
     spec = dict(p.spec, live=live)
     (tmp / "spec.json").write_text(dumps(spec), encoding="utf-8")

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from gcsim._files import atomic_replace
 from gcsim.plots._data import (
     ResultsLike,
     as_int_if_whole,
@@ -257,18 +258,18 @@ def _caption(fig: Figure, text: str) -> None:
 
 
 def _save(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
-    """Write the figure atomically: to a temporary file beside it, then renamed over it,
-    so a kill while plotting never leaves a truncated figure."""
+    """Write the figure atomically: to a uniquely named temporary file beside it, then
+    renamed over it, so a kill while plotting never leaves a truncated figure and two
+    processes drawing the same figure never write into one temporary file."""
     FigureCanvasAgg(fig)
     meta: dict[str, Any] = {"CreationDate": None} if fmt == "pdf" else {}
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        fig.savefig(
+    atomic_replace(
+        path,
+        lambda tmp: fig.savefig(
             tmp, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.05, metadata=meta or None
-        )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        ),
+        suffix=".tmp",
+    )
 
 
 def _readme(plans: Sequence[FigurePlan], written: Mapping[str, list[Path]]) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gcsim._files import atomic_replace, share
 from gcsim.errors import InvalidInputError
 
 __all__ = [
@@ -83,43 +84,17 @@ SUMMARY_COLUMNS: dict[str, str] = {
 WALL_CLOCK_COLUMNS = ("mean_decode_wall", "wall_s")
 
 
-def umask() -> int:
-    """This process's umask (read without changing it where the system allows)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # elsewhere: set and restore
-    os.umask(mask)
-    return mask
-
-
-def _share(path: str | os.PathLike[str], folder: bool = False) -> None:
-    """Give a file (0666) or folder (0777) made by tempfile the modes the umask allows:
-    tempfile makes them 0600 / 0700, private, and results on a shared file system must
-    be readable by collaborators as any file this user writes (0644 with umask 022)."""
-    os.chmod(path, (0o777 if folder else 0o666) & ~umask())
-
-
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a file so that readers see either the old or the complete new content; its
     mode follows the umask, like any file written directly."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        _share(tmp)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_replace(path, write)
 
 
 def _json_default(o: Any) -> Any:
@@ -156,7 +131,7 @@ def write_point(
     points.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{point_id}-", dir=points))
     try:
-        _share(tmp, folder=True)
+        share(tmp, folder=True)
         (tmp / "summary.json").write_text(dumps(summary), encoding="utf-8")
         if records is not None:
             if fmt == "parquet":

@@ -414,7 +414,8 @@ def test_natural_stragglers_fit_predict_and_report(tmp_path, capsys):
 
 def test_a_live_point_in_which_no_round_decoded_is_failed_and_exits_non_zero(tmp_path, capsys):
     """Like a simulated point: every round failing (every worker in failed_workers) is
-    not 'ok' with NaN times but a failed point, and gcsim live exits 1."""
+    not 'ok' with NaN times but a failed point, and gcsim live exits 1; the point's
+    folder and files follow the umask like a simulated point's."""
     text = LIVE.format(
         rounds=3, policy="cancel", schemes='[[schemes]]\ncode = "uncoded"\n', timeout=0.3, n=3
     )
@@ -423,8 +424,15 @@ def test_a_live_point_in_which_no_round_decoded_is_failed_and_exits_non_zero(tmp
     path = tmp_path / "dead.toml"
     path.write_text(text)
     out = tmp_path / "res"
-    assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 1
+    old = os.umask(0o022)  # and its folder follows the umask (mkdtemp makes it 0700)
+    try:
+        assert main(["live", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 1
+    finally:
+        os.umask(old)
     stderr = capsys.readouterr().err
+    (point,) = (p for p in (out / "points").iterdir() if not p.name.startswith("."))
+    assert oct(point.stat().st_mode & 0o777) == oct(0o755)
+    assert oct((point / "records.csv").stat().st_mode & 0o777) == oct(0o644)
     row = load_results(out).summary.iloc[0]
     assert row["status"] == "failed", stderr
     assert "no round decoded: all 3 rounds failed" in row["error"]
