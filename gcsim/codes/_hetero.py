@@ -1,0 +1,269 @@
+"""What the heterogeneous codes share: loads from worker speeds, the cyclic placement of
+replicas, and the universal null-space construction of an exact code for ANY placement.
+
+Placement. With k = n partitions each held by ``r`` distinct workers there are ``r k``
+partition slots; worker i gets ``d_i`` of them, proportional to its speed ``c_i``
+(:func:`loads_from_speeds`: ``1 <= d_i <= k``, largest remainders, caps redistributed).
+The slots are laid out as ``0, 1, ..., k-1, 0, 1, ...`` (r rounds) and worker i takes the
+next ``d_i`` of them (:func:`cyclic_placement`): a window of at most k consecutive slots
+holds distinct partitions, and the r copies of a partition lie k slots apart, so in r
+distinct workers.
+
+Construction (:func:`null_space_code`). Let ``N = n - s`` and ``G`` an ``N x n`` matrix
+with i.i.d. N(0, 1) entries, so that any N of its columns are invertible (probability 1).
+Every row of B is a combination of the rows of one ``N x (k m)`` matrix Q:
+``B[i] = G[:, i]^T Q``. For a responder set R of N workers ``B_R = G_R^T Q`` with ``G_R``
+invertible, so ``A_R = [I_m 0] G_R^{-T}`` gives ``A_R B_R = Q[:m]``; choosing the first m
+rows of Q as ``[I_m ... I_m]`` makes every N-set decode the sum exactly. The support
+constraint is linear in Q: the column of partition j, block u must satisfy
+``G[:, i]^T Q[:, (j, u)] = 0`` for the ``n - r_j`` workers i that lack j, plus the m
+equations fixing its first m entries. With ``r_j - s >= m`` these have a solution for
+generic G (null space of dimension ``r_j - s``); the minimum-norm one is taken. So any
+placement whose least-replicated partition has ``r = min_j r_j`` copies gives an exact
+code with messages of ``ceil(l / m)`` values for every ``m <= r - s`` (the optimum of
+Jahani-Nezhad and Maddah-Ali), and any N workers decode with one N x N solve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gcsim.codes.base import GradientCode
+from gcsim.errors import InvalidInputError, excerpt
+
+__all__ = [
+    "HeterogeneousCode",
+    "check_placement",
+    "check_speeds",
+    "cyclic_placement",
+    "loads_from_speeds",
+    "null_space_code",
+]
+
+
+def check_speeds(scheme: str, speeds: Any, n: int) -> np.ndarray:
+    """``speeds`` as a float array of n finite positive numbers (``None``: all equal)."""
+    if speeds is None:
+        return np.ones(n)
+    if isinstance(speeds, str):
+        hint = (
+            " ('cluster' is resolved by a scenario from its delays.compute model; from "
+            "Python pass the speeds themselves)"
+            if speeds == "cluster"
+            else ""
+        )
+        raise InvalidInputError(
+            f"{scheme}: speeds must be a list of {n} positive numbers (relative "
+            f"throughputs, one per worker); got {excerpt(speeds)}{hint}"
+        )
+    try:
+        arr = np.asarray(speeds, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(
+            f"{scheme}: speeds must be a list of {n} positive numbers; got {excerpt(speeds)}"
+        ) from None
+    if arr.shape != (n,):
+        raise InvalidInputError(
+            f"{scheme}: speeds must have one entry per worker (n={n}); got shape {arr.shape}"
+        )
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
+    if bad.size:
+        raise InvalidInputError(
+            f"{scheme}: speeds must be finite and > 0; got speeds[{bad[0]}]={arr[bad[0]]!r}"
+        )
+    return arr
+
+
+def loads_from_speeds(speeds: np.ndarray, total: int, cap: int) -> np.ndarray:
+    """Integer loads ``1 <= d_i <= cap`` summing to ``total``, proportional to ``speeds``.
+
+    Workers whose share falls outside ``[1, cap]`` are fixed at the bound and the rest
+    shared again among the others (water filling); the remaining fractional parts go to
+    the largest remainders (ties to the lower worker id). Needs ``n <= total <= n cap``.
+    """
+    c = np.asarray(speeds, dtype=float)
+    n = len(c)
+    if not n <= total <= n * cap:
+        raise AssertionError("internal: loads need n <= total <= n * cap")
+    fixed = np.full(n, -1.0)
+    while True:
+        free = fixed < 0
+        left = total - fixed[~free].sum()
+        share = np.where(free, left * c / c[free].sum(), fixed)
+        over = free & (share > cap)
+        under = free & (share < 1)
+        if over.any():
+            fixed[over] = cap
+        elif under.any():
+            fixed[under] = 1
+        else:
+            break
+    base = np.floor(share + 1e-9).astype(np.int64)
+    base = np.clip(base, 1, cap)
+    rest = int(total - base.sum())
+    frac = share - base
+    order = np.lexsort((np.arange(n), -frac))  # largest remainder first, then lower id
+    for i in order:
+        if rest <= 0:
+            break
+        if base[i] < cap:
+            base[i] += 1
+            rest -= 1
+    if rest != 0 or not np.all((base >= 1) & (base <= cap)):
+        raise AssertionError("internal: load allocation did not sum to the total")
+    return base
+
+
+def cyclic_placement(loads: Sequence[int] | np.ndarray, k: int) -> list[np.ndarray]:
+    """Worker i holds the next ``loads[i]`` slots of ``0, 1, ..., k-1, 0, 1, ...``
+    (sorted partition ids; distinct while every load is at most k)."""
+    out, pos = [], 0
+    for d in loads:
+        out.append(np.sort((pos + np.arange(int(d))) % k))
+        pos += int(d)
+    return out
+
+
+def check_placement(scheme: str, placement: Any, n: int) -> tuple[list[np.ndarray], int]:
+    """An explicit placement (n lists of partition ids) as sorted arrays, and k.
+
+    Partitions are numbered 0..k-1 and every one of them must be held by someone."""
+    if isinstance(placement, (str, bytes)) or not hasattr(placement, "__len__"):
+        raise InvalidInputError(
+            f"{scheme}: placement must be a list of n={n} lists of partition ids; got "
+            f"{excerpt(placement)}"
+        )
+    if len(placement) != n:
+        raise InvalidInputError(
+            f"{scheme}: placement must list the partitions of each of the n={n} workers; "
+            f"got {len(placement)} lists"
+        )
+    sups: list[np.ndarray] = []
+    for i, row in enumerate(placement):
+        try:
+            arr = np.asarray(row)
+        except (TypeError, ValueError):
+            arr = np.asarray([None])
+        if (
+            arr.ndim != 1
+            or arr.size == 0
+            or arr.dtype.kind not in "iu"
+            or arr.min() < 0
+            or len(set(arr.tolist())) != arr.size
+        ):
+            raise InvalidInputError(
+                f"{scheme}: placement[{i}] must be a non-empty list of distinct partition "
+                f"ids >= 0; got {excerpt(row)}"
+            )
+        sups.append(np.sort(arr.astype(np.int64)))
+    k = int(max(int(x.max()) for x in sups)) + 1
+    held = np.zeros(k, dtype=bool)
+    for x in sups:
+        held[x] = True
+    if not held.all():
+        raise InvalidInputError(
+            f"{scheme}: partitions are numbered 0..k-1 and each must be held by a worker; "
+            f"nobody holds {np.flatnonzero(~held)[:5].tolist()}"
+        )
+    return sups, k
+
+
+def replication(supports: Sequence[np.ndarray], k: int) -> np.ndarray:
+    """How many workers hold each partition, shape (k,)."""
+    r = np.zeros(k, dtype=np.int64)
+    for x in supports:
+        r[x] += 1
+    return r
+
+
+def null_space_code(
+    supports: Sequence[np.ndarray], k: int, s: int, m: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``G`` (N x n) and the coefficient blocks (d_i x m) of the construction in the
+    module docstring; needs every partition held by at least ``s + m`` workers."""
+    n = len(supports)
+    N = n - s
+    G = rng.standard_normal((N, n))
+    holders: list[list[int]] = [[] for _ in range(k)]
+    for i, x in enumerate(supports):
+        for j in x.tolist():
+            holders[j].append(i)
+    coefs = [np.zeros((len(x), m)) for x in supports]
+    where = [{int(j): t for t, j in enumerate(x.tolist())} for x in supports]
+    for j in range(k):
+        lack = np.setdiff1d(np.arange(n), holders[j])
+        # null space of G[:, lack]^T: the last N - |lack| right singular vectors
+        if lack.size:
+            vt = np.linalg.svd(G[:, lack].T)[2]
+            Z = vt[lack.size :].T  # (N, N - |lack|)
+        else:
+            Z = np.eye(N)
+        X = Z @ np.linalg.pinv(Z[:m])  # (N, m): first m rows are I_m
+        vals = G[:, holders[j]].T @ X  # (|holders|, m)
+        for t, i in enumerate(holders[j]):
+            coefs[i][where[i][j]] = vals[t]
+    return G, coefs
+
+
+class HeterogeneousCode(GradientCode):
+    """An exact code on an arbitrary placement by the null-space construction (see the
+    module docstring): any ``n - s`` responders decode with one ``(n-s) x (n-s)`` solve;
+    smaller sets that happen to decode are found by the generic check."""
+
+    def __init__(
+        self,
+        *,
+        n: int,
+        s: int,
+        m: int,
+        supports: Sequence[np.ndarray],
+        k: int,
+        rng: np.random.Generator,
+        cache_size: int = 1024,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        G, coefs = null_space_code(supports, k, s, m, rng)
+        self._G = G
+        self._G.flags.writeable = False
+        self._replication = replication(supports, k)
+        super().__init__(
+            n=n,
+            k=k,
+            s=s,
+            m=m,
+            supports=supports,
+            coefficients=coefs,
+            exact=True,
+            cache_size=cache_size,
+            params=params,
+        )
+
+    @property
+    def replication(self) -> np.ndarray:
+        """Workers holding each partition, shape (k,) (a copy)."""
+        return self._replication.copy()
+
+    @property
+    def min_replication(self) -> int:
+        """r: the fewest workers holding any partition (the optimal m is ``r - s``)."""
+        return int(self._replication.min())
+
+    def _is_decodable(self, R: tuple[int, ...]) -> bool:
+        if len(R) >= self.n - self.s:
+            return True
+        return super()._is_decodable(R)
+
+    def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str] | None:
+        N = self.n - self.s
+        if len(R) < N:
+            return None  # a smaller set that decodes: the generic least squares
+        use = np.asarray(R[:N], dtype=np.int64)
+        M = self._G[:, use]  # (N, N)
+        E = np.zeros((N, self.m))
+        E[np.arange(self.m), np.arange(self.m)] = 1.0
+        A = np.zeros((self.m, len(R)))
+        A[:, :N] = np.linalg.solve(M, E).T  # [I_m 0] M^{-T}
+        return A, float(np.linalg.cond(M)), "structured: one (n-s) x (n-s) solve"

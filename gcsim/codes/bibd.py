@@ -1,0 +1,291 @@
+"""Approximate gradient code from a symmetric block design, after Kadhe, Koyluoglu and
+Ramchandran ("Gradient coding based on block designs for mitigating adversarial
+stragglers", ISIT 2019).
+
+A symmetric ``(v, r, lambda)`` balanced incomplete block design has v points and v blocks
+of r points each, and any two blocks share exactly lambda points. Here points are the
+k = n data partitions and block i is what worker i computes; a worker sends the plain
+sum of its r partial gradients. Whatever set F of workers responds, the rows ``B_F``
+(0/1, r ones each) satisfy ``B_F B_F^T = (r - lambda) I + lambda J``, so the
+least-squares decoder is the same constant for every responder:
+
+    a_F = r / (r + lambda (|F| - 1)),
+
+and its squared coefficient error ``||a_F 1^T B_F - 1||^2`` (the squared distance of
+the decoded combination of partitions from the all-ones vector) is
+
+    err(|F|) = k - r^2 |F| / (r + lambda (|F| - 1)),
+
+a function of ``|F|`` only: an adversary who chooses WHICH s workers straggle can do no
+worse than a random choice. (Expanding: ``||c y - 1||^2 = c^2 sum y_j^2 - 2 c sum y_j +
+k`` with ``y = B_F^T 1`` the coverage of each partition, ``sum y_j = r |F|`` and
+``sum y_j^2 = 1^T B_F B_F^T 1 = |F| (r + lambda (|F| - 1))``; minimising over c gives
+both formulas.) The ``normalized`` decoder instead scales the plain sum so that the
+coefficients average one, ``c = k / (r |F|)``, with error
+``k (k (r + lambda (|F| - 1)) / (r^2 |F|) - 1)``, again a function of ``|F|`` only.
+
+Designs (every one cyclic or projective, built exactly over the integers mod q):
+
+* ``projective``: the lines of the projective plane PG(2, q), q prime:
+  ``n = q^2 + q + 1``, ``r = q + 1``, ``lambda = 1`` (q = 2: the Fano plane, n = 7);
+* ``paley``: the quadratic residues mod a prime q = 3 (mod 4) and their translates (a
+  Paley difference set): ``n = q``, ``r = (q - 1) / 2``, ``lambda = (q - 3) / 4``;
+* ``complement=True`` takes every block's complement, a symmetric
+  ``(v, v - r, v - 2 r + lambda)`` design (a larger load, a smaller error).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gcsim.codes._validate import check_full_length, check_options, fmt_values, nearest
+from gcsim.codes.base import GradientCode
+from gcsim.codes.info import Example, SchemeInfo
+from gcsim.codes.tracker import DecodeRule
+from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean, excerpt
+
+DESIGNS = ("auto", "projective", "paley")
+DECODERS = ("optimal", "normalized")
+#: Largest n the error-message search for feasible sizes looks at.
+_SEARCH = 10_000
+
+
+def _is_prime(q: int) -> bool:
+    if q < 2:
+        return False
+    return all(q % p for p in range(2, math.isqrt(q) + 1))
+
+
+def projective_q(n: int) -> int | None:
+    """The prime q with ``q^2 + q + 1 = n``, or None."""
+    q = (math.isqrt(4 * n - 3) - 1) // 2 if n >= 1 else 0
+    return q if q * q + q + 1 == n and _is_prime(q) else None
+
+
+def paley_ok(n: int) -> bool:
+    """Whether n is a prime = 3 (mod 4) with a non-trivial Paley design (n >= 7)."""
+    return n >= 7 and n % 4 == 3 and _is_prime(n)
+
+
+def projective_plane(q: int) -> list[np.ndarray]:
+    """Blocks (lines) of PG(2, q) for prime q: lists of point ids, n = q^2 + q + 1."""
+    pts = [(1, a, b) for a in range(q) for b in range(q)]
+    pts += [(0, 1, b) for b in range(q)]
+    pts += [(0, 0, 1)]
+    P = np.array(pts, dtype=np.int64)  # (n, 3): a normalised representative per point
+    # lines have the same normalised coordinates; point p lies on line L iff p . L = 0
+    inc = (P @ P.T) % q == 0
+    return [np.flatnonzero(inc[i]) for i in range(len(P))]
+
+
+def paley_design(q: int) -> list[np.ndarray]:
+    """Blocks ``D + i (mod q)`` with D the non-zero quadratic residues mod q."""
+    D = np.unique([(x * x) % q for x in range(1, q)])
+    return [np.sort((D + i) % q) for i in range(q)]
+
+
+def design_parameters(n: int, design: str, complement: bool) -> tuple[str, int, int]:
+    """(design actually used, r, lambda) for n workers; raises when none exists."""
+    q = projective_q(n)
+    if design == "auto":
+        design = "projective" if q is not None else ("paley" if paley_ok(n) else "")
+    if design == "projective" and q is not None:
+        r, lam = q + 1, 1
+    elif design == "paley" and paley_ok(n):
+        r, lam = (n - 1) // 2, (n - 3) // 4
+    else:
+        proj = [t * t + t + 1 for t in range(2, 101) if _is_prime(t)]
+        pal = [p for p in range(7, _SEARCH) if paley_ok(p)]
+        want = {"auto": proj + pal, "projective": proj, "paley": pal}[design or "auto"]
+        what = {
+            "auto": "a projective plane (n = q^2+q+1, q prime) or a Paley design (n prime, "
+            "n = 3 mod 4)",
+            "projective": "a projective plane: n = q^2+q+1 with q prime",
+            "paley": "a Paley design: n a prime with n = 3 (mod 4), n >= 7",
+        }[design or "auto"]
+        raise InfeasibleParametersError(
+            f"bibd needs n workers to form {what}; got n={n} "
+            f"(nearest feasible n: {fmt_values(nearest(want, n))}; projective: "
+            f"{fmt_values(proj[:5], 5)}; paley: {fmt_values(pal[:6], 6)})"
+        )
+    if complement:
+        r, lam = n - r, n - 2 * r + lam
+    return design, r, lam
+
+
+def squared_error(k: int, r: int, lam: int, f: int, decoder: str = "optimal") -> float:
+    """Closed-form squared coefficient error of a responder set of size ``f`` (see the
+    module docstring); ``k`` for the empty set."""
+    if f <= 0:
+        return float(k)
+    g = r + lam * (f - 1)
+    if decoder == "optimal":
+        return float(k - r * r * f / g)
+    return float(k * (k * g / (r * r * f) - 1))
+
+
+class BlockDesignCode(GradientCode):
+    """Symmetric-BIBD gradient code (inexact; see the module docstring).
+
+    Decodes (approximately) from any ``n - s`` or more responders, with the constant
+    decoder of the chosen kind; fewer are refused (the count rule at ``n - s``).
+    :meth:`squared_error` gives the closed form for a set size, :meth:`coefficient_error`
+    the value computed from the decoder.
+    """
+
+    name = "bibd"
+    summary = (
+        "Kadhe et al. block-design code: symmetric BIBD supports, plain sums, error "
+        "depends only on the number of stragglers (inexact)"
+    )
+    constraints = (
+        "m = 1, 0 <= s < n; n = q^2+q+1 with q prime (projective plane) or n prime = 3 "
+        "mod 4 (Paley)"
+    )
+
+    def __init__(
+        self,
+        n: int,
+        s: int,
+        *,
+        design: str = "auto",
+        complement: bool = False,
+        decoder: str = "optimal",
+        cache_size: int = 1024,
+    ) -> None:
+        used, r, lam = design_parameters(n, design, complement)
+        if used == "projective":
+            q = projective_q(n)
+            assert q is not None
+            blocks = projective_plane(q)
+        else:
+            blocks = paley_design(n)
+        if complement:
+            blocks = [np.setdiff1d(np.arange(n), b) for b in blocks]
+        self._r, self._lam, self._decoder = r, lam, decoder
+        super().__init__(
+            n=n,
+            k=n,
+            s=s,
+            m=1,
+            supports=blocks,
+            coefficients=[np.ones((len(b), 1)) for b in blocks],
+            exact=False,
+            cache_size=cache_size,
+            params={"design": used, "complement": complement, "decoder": decoder},
+        )
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def build(
+        cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
+    ) -> BlockDesignCode:
+        """See :meth:`GradientCode.build` (no randomness: ``rng`` is unused)."""
+        args = cls._validate(n, s, m, options)
+        return cls(**args, **options)
+
+    @classmethod
+    def effective_parameters(cls, *, n: int, s: int, m: int = 1, **options: Any) -> tuple[int, int]:
+        args = cls._validate(n, s, m, options)
+        _, r, _ = design_parameters(args["n"], args["design"], args["complement"])
+        return args["s"], r
+
+    @classmethod
+    def _validate(cls, n: Any, s: Any, m: Any, options: dict[str, Any]) -> dict[str, Any]:
+        n, s = check_full_length(cls.name, n, s, m)
+        check_options(cls.name, options, ["cache_size", "complement", "decoder", "design"])
+        design = options.pop("design", "auto")
+        if design not in DESIGNS:
+            raise InvalidInputError(
+                f"bibd: design must be one of {', '.join(DESIGNS)}; got {excerpt(design)}"
+                f"{did_you_mean(str(design), DESIGNS)}"
+            )
+        complement = options.pop("complement", False)
+        if not isinstance(complement, (bool, np.bool_)):
+            raise InvalidInputError(
+                f"bibd: complement must be true or false; got {excerpt(complement)}"
+            )
+        decoder = options.pop("decoder", "optimal")
+        if decoder not in DECODERS:
+            raise InvalidInputError(
+                f"bibd: decoder must be one of {', '.join(DECODERS)}; got {excerpt(decoder)}"
+                f"{did_you_mean(str(decoder), DECODERS)}"
+            )
+        _, r, _ = design_parameters(n, design, bool(complement))
+        if r < 1 or r >= n:
+            raise InfeasibleParametersError(
+                f"bibd: the complement of this design has blocks of {r} of the n={n} "
+                "partitions; use complement=false"
+            )
+        return {
+            "n": n,
+            "s": s,
+            "design": design,
+            "complement": bool(complement),
+            "decoder": decoder,
+        }
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def r(self) -> int:
+        """Block size: partitions per worker (and workers per partition)."""
+        return self._r
+
+    @property
+    def lam(self) -> int:
+        """lambda: partitions any two workers share."""
+        return self._lam
+
+    def squared_error(self, responders: int) -> float:
+        """Closed-form squared coefficient error ``||a 1^T B_F - 1||^2`` of a set of
+        ``responders`` workers (see the module docstring)."""
+        return squared_error(self.k, self._r, self._lam, int(responders), self._decoder)
+
+    def coefficient_error(self, responders: Any) -> float:
+        """``||A_F B_F - 1||^2`` of the decoder actually used for this responder set,
+        computed from the coefficients (equals :meth:`squared_error` of its size)."""
+        R = self._check_responders(responders)[0]
+        dec = self.decoder(R)
+        return float(np.sum(np.abs(self._coefficient_error(R, dec.matrix)) ** 2))
+
+    # ------------------------------------------------------------------ decoding
+    def _decode_rule(self) -> DecodeRule:
+        return DecodeRule.count(self.n - self.s)
+
+    def _is_decodable(self, R: tuple[int, ...]) -> bool:
+        return len(R) >= self.n - self.s and len(R) > 0
+
+    def _not_decodable_reason(self, R: tuple[int, ...]) -> str:
+        return f"bibd decodes from at least n-s = {self.n - self.s} responders; got {len(R)}"
+
+    def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str]:
+        f = len(R)
+        if self._decoder == "optimal":
+            c = self._r / (self._r + self._lam * (f - 1))
+            how = "structured: constant least-squares weight r / (r + lambda (|F| - 1))"
+        else:
+            c = self.k / (self._r * f)
+            how = "structured: plain sum scaled by k / (r |F|)"
+        return np.full((1, f), c), 1.0, how
+
+
+INFO = SchemeInfo(
+    cls=BlockDesignCode,
+    display_name="Block-design code (Kadhe et al., inexact)",
+    supports_m=False,
+    exact=False,
+    color="#CC79A7",
+    marker="H",
+    options_help=(
+        "design=auto (default) | projective | paley; complement=false | true; "
+        "decoder=optimal (least squares, default) | normalized; cache_size"
+    ),
+    examples=(
+        Example(7, 1),
+        Example(13, 2, 1, {"design": "projective"}),
+        Example(11, 2, 1, {"design": "paley", "decoder": "normalized"}),
+    ),
+)
