@@ -214,8 +214,28 @@ def _adjusted_lines(points: list[Any]) -> list[str]:
     ]
 
 
+def _tuned_lines(points: list[Any]) -> list[str]:
+    """One line per tuned scheme and sweep combination: what the advisor picked."""
+    seen: dict[tuple[str, str], str] = {}
+    for p in points:
+        if getattr(p, "tuned", "") and p.status != "infeasible":
+            where = ", ".join(f"{k}={v}" for k, v in p.factors.items())
+            seen.setdefault((p.scheme, where), p.tuned)
+    return [
+        f"  tuned: {scheme}{' at ' + where if where else ''}: {text}"
+        for (scheme, where), text in seen.items()
+    ]
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    _, _, points = _load(args)
+    resolved, _, points = _load(args)
+    if (resolved.get("tune") or {}).get("enabled"):
+        print(
+            "note: [tune] is on: each scheme's "
+            + ", ".join(resolved["tune"]["params"])
+            + " are chosen by the advisor when the sweep starts (the values below are "
+            "the scenario's own, before tuning)"
+        )
     infeasible = [p for p in points if p.status == "infeasible"]
     runnable = len(points) - len(infeasible)
     adjusted = [p for p in points if p.adjusted and p.status != "infeasible"]
@@ -255,6 +275,8 @@ def _report(title: str, points: list[Any], out: Any, results: str) -> bool:
     )
     for line in _adjusted_lines(points):
         print(line)
+    for line in _tuned_lines(points):
+        print(line)
     for pid, err in out.infeasible:
         print(f"  infeasible {pid}: {err}")
     for pid, err in out.failed:
@@ -269,7 +291,7 @@ def _report(title: str, points: list[Any], out: Any, results: str) -> bool:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from gcsim.scenarios import output_folder, run_sweep
 
-    resolved, text, points = _load(args)
+    resolved, text, _points = _load(args)
     folder = output_folder(resolved, args.out)
     if args.jobs is not None and not 1 <= args.jobs <= 1024:
         raise GcsimError(f"--jobs must be a number of processes from 1 to 1024; got {args.jobs}")
@@ -284,7 +306,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         plots=False if args.no_plots else None,
         restart=args.restart,
     )
-    if not _report(f"{resolved['scenario']['name']}", points, out, f"{folder}/summary.csv"):
+    if not _report(f"{resolved['scenario']['name']}", out.points, out, f"{folder}/summary.csv"):
         return 2
     if out.figures:
         print(f"figures: {folder}/figures/ ({len(out.figures)} files)")
@@ -383,7 +405,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from gcsim.live import Launcher, run_live
     from gcsim.scenarios import output_folder
 
-    resolved, text, points = _load(args)
+    resolved, text, _points = _load(args)
     folder = output_folder(resolved, args.out)
     launcher = Launcher.create(args.mpiexec, args.mpiexec_arg)
     out = run_live(
@@ -396,7 +418,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         restart=args.restart,
     )
     hint = f"{folder}/summary.csv  (compare with: gcsim compare {folder})"
-    if not _report(f"{resolved['scenario']['name']} (live)", points, out, hint):
+    if not _report(f"{resolved['scenario']['name']} (live)", out.points, out, hint):
         return 2
     return 1 if out.failed else 0
 
@@ -546,6 +568,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
     advice = advise(
         **kw,
         min_stragglers=args.min_stragglers,
+        max_stragglers=args.max_stragglers,
         max_load=args.max_load,
         max_bytes=args.max_bytes,
         max_cond=args.max_cond,
@@ -797,6 +820,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--target-loss", type=float, default=None)
             sp.add_argument("--max-rounds", type=int, default=500)
             sp.add_argument("--min-stragglers", type=int, default=0, help="tolerate >= s")
+            sp.add_argument(
+                "--max-stragglers", type=int, default=None, help="tolerate <= s (= min: exactly s)"
+            )
             sp.add_argument("--max-load", type=int, default=None, help="largest load d")
             sp.add_argument("--max-bytes", type=float, default=None, help="per round")
             sp.add_argument("--max-cond", type=float, default=None, help="worst cond")

@@ -36,6 +36,7 @@ def advise(
     workload: Any = None,
     scenario: str | Path | None = None,
     min_stragglers: int = 0,
+    max_stragglers: int | None = None,
     max_load: int | None = None,
     max_bytes: float | None = None,
     max_cond: float | None = None,
@@ -81,6 +82,9 @@ def advise(
         the arguments above override it.
     min_stragglers : int
         Tolerate at least this many stragglers (worst case).
+    max_stragglers : int
+        Tolerate at most this many (with ``min_stragglers``: exactly s, for comparisons
+        at equal s; a code that can only reach a larger s is then left out).
     max_load : int
         Largest computation load d.
     max_bytes : float
@@ -150,6 +154,7 @@ def advise(
     cluster = Cluster.create(kw.pop("n", None), **kw)
     settings = Settings.create(
         min_stragglers=min_stragglers,
+        max_stragglers=max_stragglers,
         max_load=max_load,
         max_bytes=max_bytes,
         max_cond=max_cond,

@@ -201,6 +201,7 @@ class Settings:
     """What is asked: constraints, objective and effort (see :func:`gcsim.advise.advise`)."""
 
     min_stragglers: int = 0
+    max_stragglers: int | None = None
     max_load: int | None = None
     max_bytes: float | None = None
     max_cond: float | None = None
@@ -226,6 +227,13 @@ class Settings:
         """Validate the settings (unknown keys are a TypeError of the caller)."""
         s = cls(**kw)
         _int("min_stragglers", s.min_stragglers, 0)
+        if s.max_stragglers is not None:
+            _int("max_stragglers", s.max_stragglers, 0)
+            if s.max_stragglers < s.min_stragglers:
+                raise InvalidInputError(
+                    f"max_stragglers ({s.max_stragglers}) must be >= min_stragglers "
+                    f"({s.min_stragglers})"
+                )
         if s.max_load is not None:
             _int("max_load", s.max_load, 1)
         _positive("max_bytes", s.max_bytes)

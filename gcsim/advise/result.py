@@ -474,7 +474,12 @@ class Advice:
 
     def constraints_text(self) -> str:
         st = self.settings
-        parts = [f"s >= {st.min_stragglers}"]
+        if st.max_stragglers is None:
+            parts = [f"s >= {st.min_stragglers}"]
+        elif st.max_stragglers == st.min_stragglers:
+            parts = [f"s = {st.min_stragglers}"]
+        else:
+            parts = [f"{st.min_stragglers} <= s <= {st.max_stragglers}"]
         if st.max_load is not None:
             parts.append(f"d <= {st.max_load}")
         if st.max_bytes is not None:

@@ -427,6 +427,8 @@ class Search:
             info = v.info
             s_lo = st.min_stragglers if info.supports_s else 0
             s_hi = n - 1 if info.supports_s else 0
+            if st.max_stragglers is not None:
+                s_hi = min(s_hi, st.max_stragglers)
             s = np.arange(s_lo, s_hi + 1)
             S: np.ndarray
             M: np.ndarray
@@ -851,6 +853,8 @@ class Search:
             return
         self._seen.add(key)
         if s_eff < st.min_stragglers or (st.max_load is not None and d_eff > st.max_load):
+            return
+        if st.max_stragglers is not None and s_eff > st.max_stragglers:
             return
         l = cl.dimension
         f = math.ceil(l / m) / l

@@ -66,6 +66,7 @@ class Point:
     d_requested: int | None = None
     d: int | None = None
     adjusted: str = ""
+    tuned: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class Point:
             "d_requested": self.d_requested,
             "d": self.d,
             "adjusted": self.adjusted,
+            "tuned": self.tuned,
             "replicate": self.replicate,
             "dtype": self.dtype,
             "factors": self.factors,
@@ -490,6 +492,7 @@ def _scheme_points(
             "factors": {k: assign.get(k) for k in keys},
             # only when not the default, so that the ids of existing points are unchanged
             **({} if cl["numerics"] == "warn" else {"numerics": cl["numerics"]}),
+            **({"tune": sc["tune"]} if (sc.get("tune") or {}).get("enabled") else {}),
         }
         idx = start + len(out)
         pid = f"{idx:04d}-{sch['label']}-r{rep}-{_digest(spec)}"

@@ -34,6 +34,7 @@ from gcsim.scenarios.store import (
     point_done,
     write_point,
 )
+from gcsim.scenarios.tune import tune_points
 from gcsim.sim import SimResult, run
 from gcsim.spec import RunSpec
 
@@ -205,6 +206,13 @@ def prepare_folder(
         shutil.rmtree(tmp, ignore_errors=True)
     atomic_write_text(folder / "scenario.toml", text)
     atomic_write_text(folder / "resolved.json", resolved_text)
+    write_manifest(resolved, points, folder)
+
+
+def write_manifest(
+    resolved: dict[str, Any], points: list[Point], folder: Path, **extra: Any
+) -> None:
+    """``manifest.json``: the scenario's points (without their specs) and seeds."""
     manifest = {
         "scenario": resolved["scenario"]["name"],
         "seed": resolved["scenario"]["seed"],
@@ -221,6 +229,7 @@ def prepare_folder(
             }
             for p in points
         ],
+        **extra,
     }
     atomic_write_text(folder / "manifest.json", dumps(manifest))
 
@@ -304,10 +313,11 @@ def run_sweep(
     points = expand(resolved)
     prepare_folder(resolved, text, points, folder, restart=restart)
     _set_aside_failed(folder, points)
-    if executor == "live":
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        manifest["backend"] = "live"
-        atomic_write_text(folder / "manifest.json", dumps(manifest))
+    tuned = tune_points(points, folder, progress=progress)
+    if executor == "live" or tuned or any(p.tuned for p in points):
+        write_manifest(
+            resolved, points, folder, **({"backend": "live"} if executor == "live" else {})
+        )
     out = SweepOutcome(folder=folder, points=points)
     out.infeasible = [(p.point, p.error) for p in points if p.status == "infeasible"]
     todo = [p for p in points if p.status != "infeasible" and not point_done(folder, p.point)]

@@ -343,6 +343,34 @@ SCHEMA: dict[str, dict[str, Field]] = {
             maximum=16,
         ),
     },
+    "tune": {
+        "enabled": Field(
+            "bool",
+            False,
+            "tune every scheme's free parameters with the advisor before the sweep "
+            "(fair comparisons; see docs/comparison.md)",
+        ),
+        "params": Field(
+            "list-str",
+            ["m", "options", "decode_rule"],
+            "what is tuned: m, options (those not written in [[schemes]]) and decode_rule",
+            choices=("m", "options", "decode_rule"),
+        ),
+        "objective": Field(
+            "choice",
+            "mean",
+            "what the tuning minimises: mean or p95 round time",
+            choices=("mean", "p95"),
+        ),
+        "load": Field(
+            "int",
+            0,
+            "0: compare at equal s (each scheme tolerates exactly s); D > 0: at equal "
+            "computation (load d <= D, at least s tolerated)",
+            minimum=0,
+        ),
+        "rounds": Field("int", 2000, "rounds per advisor estimate", minimum=100, maximum=1_000_000),
+    },
     "output": {
         "dir": Field(
             "str",
@@ -373,6 +401,7 @@ TOP_LEVEL = (
     "schemes",
     "sweep",
     "live",
+    "tune",
     "output",
 )
 #: A scheme label or scenario name: it names folders, so letters, digits, '-' and '_'
@@ -506,6 +535,8 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
     out["schemes"] = resolved_schemes
     out["sweep"] = _check_sweep(data.get("sweep", {}))
     out["live"] = _fill("live", data.get("live", {}))
+    if "tune" in data:  # only when written: results folders of untuned scenarios resume
+        out["tune"] = _fill("tune", data["tune"])
     out["output"] = _fill("output", data.get("output", {}))
     if out["output"]["dir"]:
         check_output_dir(out["output"]["dir"])

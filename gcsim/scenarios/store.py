@@ -56,6 +56,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "d": "computation load: partitions per worker (largest), the code's effective d",
     "d_requested": "the scheme's load at the requested s (empty when not known)",
     "adjusted": "why the code runs at another s or d than requested (empty when it does not)",
+    "tuned": "with [tune]: the configuration the advisor picked for the scheme, and its "
+    "estimate (empty when not tuned)",
     "replicate": "replicate index",
     "dtype": "message precision (float64 or float32)",
     "status": "ok, failed (error during the run, or no usable round time: no round decoded, "
@@ -228,6 +230,7 @@ def load_results(folder: str | os.PathLike[str], *, records: bool = True) -> Res
                 "d_requested",
                 "d",
                 "adjusted",
+                "tuned",
                 "replicate",
                 "dtype",
             )

@@ -1,0 +1,248 @@
+"""Tuned comparisons: every scheme's free parameters chosen by the advisor first.
+
+A comparison of gradient codes is only fair when every scheme runs at its own best
+settings: a baseline at a hand-picked m (or generator, or decode rule) is a straw man.
+With ``[tune] enabled = true`` the sweep asks :func:`gcsim.advise.advise` for each scheme
+and each combination of the swept factors, before any point runs:
+
+* **equal s** (``tune.load = 0``, the default): the scheme's best configuration that
+  tolerates exactly the requested s (a code that cannot reach that s exactly gets the
+  smallest s above it that it can, and the results say so in ``adjusted``);
+* **equal computation** (``tune.load = D``): its best configuration with load d <= D
+  that tolerates at least the requested s.
+
+What is tuned is ``tune.params``: ``m`` (the communication reduction), ``options`` (the
+generator, evaluation points...; options written in a ``[[schemes]]`` entry are kept as
+given, only the others are searched) and ``decode_rule``. The straggler policy is the
+scenario's. The advisor ranks by ``tune.objective`` with common random numbers, the top
+rows confirmed by the DES; then the sweep simulates the picked configuration with the
+scenario's own seeds, as for any point.
+
+The answers are kept in ``tuning.json`` in the results folder: a resumed sweep reuses
+them (the same configuration whatever happened in between), and they are listed in the
+manifest and the summary (column ``tuned``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gcsim.errors import GcsimError, InfeasibleParametersError
+
+__all__ = ["TUNABLE", "tune_points"]
+
+#: What ``tune.params`` may name.
+TUNABLE = ("m", "options", "decode_rule")
+
+
+def _key(spec: Mapping[str, Any]) -> str:
+    """What a tuning answer depends on (the replicate does not)."""
+    keep = (
+        "code",
+        "n",
+        "s",
+        "m",
+        "options",
+        "seed",
+        "policy",
+        "decode_rule",
+        "load_mode",
+        "network",
+        "costs",
+        "delays",
+        "workload",
+        "tune",
+    )
+    return json.dumps({k: spec.get(k) for k in keep}, sort_keys=True, default=str)
+
+
+def _cluster(spec: Mapping[str, Any]) -> dict[str, Any]:
+    from gcsim.advise.model import DTYPES
+    from gcsim.sim.network import Network
+
+    net = {k: v for k, v in dict(spec["network"]).items() if k in Network.__dataclass_fields__}
+    wl = dict(spec.get("workload") or {"model": "none"})
+    out: dict[str, Any] = {
+        "n": spec["n"],
+        "delays": spec["delays"]["compute"],
+        "comm_delays": spec["delays"]["comm"],
+        "costs": dict(spec["costs"]),
+        "load_mode": spec["load_mode"],
+    }
+    dtype = "float32" if int(net.get("bytes_per_value", 8)) == 4 else "float64"
+    if wl.get("model") in ("none", "random-vectors"):
+        out["dimension"] = int(wl.get("dimension", 1000))
+        dtype = str(wl.get("dtype", dtype))
+    else:
+        out["workload"] = wl
+    net["bytes_per_value"] = DTYPES[dtype]
+    out["network"] = net
+    out["dtype"] = dtype
+    return out
+
+
+def _variants(name: str, given: Mapping[str, Any], tune_options: bool) -> list[dict[str, Any]]:
+    """Option sets to search: the given options alone, or (tuning options) every
+    registry example that agrees with the given ones, completed by them."""
+    if not tune_options:
+        return [dict(given)]
+    from gcsim.codes import scheme_info
+
+    out: list[dict[str, Any]] = []
+    for ex in scheme_info(name).examples:
+        opts = dict(ex.options)
+        if all(opts.get(k, v) == v for k, v in given.items()):
+            merged = {**opts, **given}
+            if merged not in out:
+                out.append(merged)
+    return out or [dict(given)]
+
+
+def _ask(spec: Mapping[str, Any], s_lo: int, s_hi: int | None) -> Any:
+    from gcsim.advise import advise
+    from gcsim.codes import scheme_info
+
+    tune = spec["tune"]
+    info = scheme_info(spec["code"])
+    params = set(tune["params"])
+    rounds = int(tune["rounds"])
+    return advise(
+        **_cluster(spec),
+        min_stragglers=s_lo if info.supports_s else 0,
+        max_stragglers=s_hi if info.supports_s else None,
+        max_load=int(tune["load"]) or None,
+        exact_only=False,
+        schemes=[spec["code"]],
+        policies=(spec["policy"],),
+        rules=("decodable", "count") if "decode_rule" in params else (spec["decode_rule"],),
+        variants={spec["code"]: _variants(spec["code"], spec["options"], "options" in params)},
+        objective=tune["objective"],
+        top=1,
+        rounds=rounds,
+        confirm=3,
+        confirm_rounds=max(100, rounds // 4),
+        seed=int(spec["seed"]),
+    )
+
+
+def _tune_one(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The advisor's pick for one point (a JSON-able dict)."""
+    from gcsim.codes import scheme_info
+
+    info = scheme_info(spec["code"])
+    s = int(spec["s"])
+    load = int(spec["tune"]["load"])
+    params = set(spec["tune"]["params"])
+    n = int(spec["n"])
+    note = ""
+    tries: list[tuple[int, int | None]]
+    if load and info.exact:
+        # equal computation: at least s within the load budget
+        tries = [(s, None)]
+    else:
+        # equal s (and an inexact code's s is its accuracy knob: kept as asked)
+        tries = [(x, x) for x in range(s, n)] if info.supports_s else [(0, 0)]
+    advice = None
+    why = ""
+    for lo, hi in tries:
+        try:
+            advice = _ask(spec, lo, hi)
+            break
+        except GcsimError as exc:
+            why = str(exc)
+            continue
+    if advice is None:
+        raise InfeasibleParametersError(
+            f"tuning {spec['code']} found no configuration (s = {s}"
+            + (f", d <= {load}" if load else "")
+            + f"): {why}"
+        )
+    best = advice.best
+    if not load and info.supports_s and best.s != s:
+        note = f"no configuration at s = {s} exactly; the nearest is s = {best.s}"
+    m = best.m if "m" in params else int(spec["m"])
+    return {
+        "s": int(best.s_req),
+        "m": int(m),
+        "options": dict(best.variant.options),
+        "decode_rule": str(best.rule),
+        "s_effective": int(best.s),
+        "d": int(best.d),
+        "value": float(best.value),
+        "se": float(best.se),
+        "method": str(best.method),
+        "objective": str(spec["tune"]["objective"]),
+        "note": note,
+    }
+
+
+def describe(t: Mapping[str, Any]) -> str:
+    """One line for tables: what the advisor picked and its estimate."""
+    opts = ", ".join(f"{k}={v}" for k, v in t["options"].items() if k != "cache_size")
+    parts = [f"m={t['m']}", f"d={t['d']}"]
+    if opts:
+        parts.append(opts)
+    parts.append(f"rule={t['decode_rule']}")
+    est = f"{t['objective']} {t['value'] * 1e3:.3g} ms by {t['method']}"
+    return "; ".join(parts) + f" ({est})" + (f"; {t['note']}" if t.get("note") else "")
+
+
+def tune_points(points: list[Any], folder: Path | None = None, *, progress: bool = False) -> int:
+    """Tune every point whose spec carries a ``tune`` table (see the module docstring),
+    in place: the spec gets the picked ``s``, ``m``, ``options`` and ``decode_rule``
+    plus ``tuned`` (the record), the point its effective s, d, m and a ``tuned`` line.
+
+    Answers already in ``FOLDER/tuning.json`` are reused; new ones are added to it.
+    Returns the number of advisor searches run."""
+    from gcsim.analysis.effective import effective_params
+    from gcsim.scenarios.store import atomic_write_text
+
+    todo = [p for p in points if p.status != "infeasible" and p.spec.get("tune")]
+    if not todo:
+        return 0
+    path = folder / "tuning.json" if folder is not None else None
+    known: dict[str, Any] = {}
+    if path is not None and path.is_file():
+        try:
+            known = dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError):
+            known = {}
+    keys = list(dict.fromkeys(_key(p.spec) for p in todo))
+    searches = 0
+    missing = [k for k in keys if k not in known]
+    if missing and progress:
+        print(
+            f"gcsim: tuning {len(missing)} scheme configuration(s) with the advisor",
+            file=sys.stderr,
+        )
+    by_key = {_key(p.spec): p.spec for p in todo}
+    for k in missing:
+        try:
+            known[k] = _tune_one(by_key[k])
+        except InfeasibleParametersError as exc:
+            known[k] = {"error": str(exc)}
+        searches += 1
+        if path is not None:
+            atomic_write_text(path, json.dumps(known, indent=1, sort_keys=True))
+    for p in todo:
+        t = known[_key(p.spec)]
+        if "error" in t:
+            p.status, p.error = "infeasible", str(t["error"])
+            continue
+        p.spec.update(s=t["s"], m=t["m"], options=t["options"], decode_rule=t["decode_rule"])
+        p.spec["tuned"] = t
+        p.m = int(t["m"])
+        p.tuned = describe(t)
+        try:
+            eff = effective_params(p.code, p.n, int(t["s"]), int(t["m"]), t["options"])
+        except GcsimError:  # pragma: no cover - the advisor built this code
+            continue
+        p.s, p.d = eff.s, eff.d
+        p.d_requested = eff.d_requested
+        p.adjusted = t["note"] or ("" if math.isclose(eff.s, p.s_requested) else eff.describe())
+    return searches
