@@ -248,10 +248,9 @@ class _Span:
             if V.shape[1] == 1:  # one new row: normalise it (no QR needed)
                 nv = float(np.linalg.norm(V))
                 new = V / nv if nv > 1e-10 * max(scale, 1e-300) else V[:, :0]
-            else:
-                Qn, Rn = np.linalg.qr(V)
-                keep = np.abs(np.diagonal(Rn)) > 1e-10 * max(scale, 1e-300)
-                new = Qn[:, keep]
+            else:  # SVD, not QR: an unpivoted QR of dependent rows loses their span
+                U, sv, _ = np.linalg.svd(V, full_matrices=False)
+                new = U[:, sv > 1e-10 * max(scale, 1e-300)]
             new = new[:, : self.Q.shape[1] - self.r]
             if new.shape[1]:
                 self.Q[:, self.r : self.r + new.shape[1]] = new
