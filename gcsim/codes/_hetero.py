@@ -10,18 +10,27 @@ holds distinct partitions, and the r copies of a partition lie k slots apart, so
 distinct workers.
 
 Construction (:func:`null_space_code`). Let ``N = n - s`` and ``G`` an ``N x n`` matrix
-with i.i.d. N(0, 1) entries, so that any N of its columns are invertible (probability 1).
-Every row of B is a combination of the rows of one ``N x (k m)`` matrix Q:
-``B[i] = G[:, i]^T Q``. For a responder set R of N workers ``B_R = G_R^T Q`` with ``G_R``
-invertible, so ``A_R = [I_m 0] G_R^{-T}`` gives ``A_R B_R = Q[:m]``; choosing the first m
-rows of Q as ``[I_m ... I_m]`` makes every N-set decode the sum exactly. The support
-constraint is linear in Q: the column of partition j, block u must satisfy
-``G[:, i]^T Q[:, (j, u)] = 0`` for the ``n - r_j`` workers i that lack j, plus the m
-equations fixing its first m entries. With ``r_j - s >= m`` these have a solution for
-generic G (null space of dimension ``r_j - s``); the minimum-norm one is taken. So any
+any N of whose columns are invertible. Every row of B is a combination of the rows of
+one ``N x (k m)`` matrix Q: ``B[i] = G[:, i]^T Q``. For a responder set R of N workers
+``B_R = G_R^T Q`` with ``G_R`` invertible, so ``A_R = F G_R^{-T}`` gives
+``A_R B_R = F Q`` for any fixed ``m x N`` matrix F; asking ``F Q = [I_m ... I_m]`` makes
+every N-set decode the sum exactly. The support constraint is linear in Q: the column
+of partition j, block u must satisfy ``G[:, i]^T Q[:, (j, u)] = 0`` for the ``n - r_j``
+workers i that lack j, plus the m equations ``F Q[:, (j, u)] = e_u``. The first set
+leaves a space of dimension ``r_j - s`` (any ``n - r_j <= N`` columns of G are
+independent), on which a random F (Gaussian, seeded; orthonormal rows) has rank m with
+probability 1 whenever ``r_j - s >= m``; the least-norm solution is taken. So any
 placement whose least-replicated partition has ``r = min_j r_j`` copies gives an exact
 code with messages of ``ceil(l / m)`` values for every ``m <= r - s`` (the optimum of
 Jahani-Nezhad and Maddah-Ali), and any N workers decode with one N x N solve.
+
+G is an orthonormal basis of the null space of a parity matrix ``H`` (s x n) of real
+trigonometric functions at equally spaced angles (:func:`trig_parity`). Then
+``G_R`` is invertible exactly when the s columns of H at the stragglers are, which a
+Chebyshev system guarantees, and its condition number is ``1 / sigma_min`` of those
+s columns (after orthonormalising H's rows): it grows only polynomially in n / s (n = 40:
+worst over every straggler set 81 at s = 2, 766 at s = 3, 5.4e3 at s = 4), where a
+Gaussian G reaches 1e6 to 5e8 at s = 3.
 """
 
 from __future__ import annotations
@@ -179,14 +188,35 @@ def replication(supports: Sequence[np.ndarray], k: int) -> np.ndarray:
     return r
 
 
+def trig_parity(n: int, s: int) -> np.ndarray:
+    """``H`` (s x n): real trigonometric functions of s symmetric frequencies
+    (``-(s-1)/2 .. (s-1)/2``, half-integers when s is even) at the n angles
+    ``2 pi i / n``. They form a Chebyshev (Haar) system on those angles, so every s
+    columns of H are independent, and adjacent angles cost only a factor polynomial in
+    n / s in their conditioning."""
+    th = 2 * np.pi * np.arange(n) / n
+    rows: list[np.ndarray] = []
+    f = 0.0 if s % 2 else 0.5
+    if s % 2:
+        rows.append(np.ones(n))
+        f = 1.0
+    while len(rows) < s:
+        rows += [np.cos(f * th), np.sin(f * th)]
+        f += 1.0
+    return np.array(rows[:s]).reshape(s, n)
+
+
 def null_space_code(
     supports: Sequence[np.ndarray], k: int, s: int, m: int, rng: np.random.Generator
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``G`` (N x n) and the coefficient blocks (d_i x m) of the construction in the
-    module docstring; needs every partition held by at least ``s + m`` workers."""
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``G`` (N x n), ``F`` (m x N) and the coefficient blocks (d_i x m) of the
+    construction in the module docstring; needs every partition held by at least
+    ``s + m`` workers."""
     n = len(supports)
     N = n - s
-    G = rng.standard_normal((N, n))
+    # rows of G: an orthonormal basis of the null space of H (every N columns invertible)
+    G = np.linalg.svd(trig_parity(n, s))[2][s:] if s else np.eye(n)
+    F = np.linalg.qr(rng.standard_normal((N, m)))[0].T  # (m, N), orthonormal rows
     holders: list[list[int]] = [[] for _ in range(k)]
     for i, x in enumerate(supports):
         for j in x.tolist():
@@ -195,17 +225,13 @@ def null_space_code(
     where = [{int(j): t for t, j in enumerate(x.tolist())} for x in supports]
     for j in range(k):
         lack = np.setdiff1d(np.arange(n), holders[j])
-        # null space of G[:, lack]^T: the last N - |lack| right singular vectors
-        if lack.size:
-            vt = np.linalg.svd(G[:, lack].T)[2]
-            Z = vt[lack.size :].T  # (N, N - |lack|)
-        else:
-            Z = np.eye(N)
-        X = Z @ np.linalg.pinv(Z[:m])  # (N, m): first m rows are I_m
+        # columns x with G[:, lack]^T x = 0: the last N - |lack| right singular vectors
+        Z = np.linalg.svd(G[:, lack].T)[2][lack.size :].T if lack.size else np.eye(N)
+        X = Z @ np.linalg.pinv(F @ Z)  # (N, m) with F X = I_m, the least norm
         vals = G[:, holders[j]].T @ X  # (|holders|, m)
         for t, i in enumerate(holders[j]):
             coefs[i][where[i][j]] = vals[t]
-    return G, coefs
+    return G, F, coefs
 
 
 class HeterogeneousCode(GradientCode):
@@ -225,9 +251,10 @@ class HeterogeneousCode(GradientCode):
         cache_size: int = 1024,
         params: dict[str, Any] | None = None,
     ) -> None:
-        G, coefs = null_space_code(supports, k, s, m, rng)
-        self._G = G
+        G, F, coefs = null_space_code(supports, k, s, m, rng)
+        self._G, self._F = G, F
         self._G.flags.writeable = False
+        self._F.flags.writeable = False
         self._replication = replication(supports, k)
         super().__init__(
             n=n,
@@ -262,8 +289,6 @@ class HeterogeneousCode(GradientCode):
             return None  # a smaller set that decodes: the generic least squares
         use = np.asarray(R[:N], dtype=np.int64)
         M = self._G[:, use]  # (N, N)
-        E = np.zeros((N, self.m))
-        E[np.arange(self.m), np.arange(self.m)] = 1.0
         A = np.zeros((self.m, len(R)))
-        A[:, :N] = np.linalg.solve(M, E).T  # [I_m 0] M^{-T}
+        A[:, :N] = np.linalg.solve(M, self._F.T).T  # F M^{-T}
         return A, float(np.linalg.cond(M)), "structured: one (n-s) x (n-s) solve"
