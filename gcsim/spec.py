@@ -22,7 +22,7 @@ from gcsim.codes.base import GradientCode
 from gcsim.delays import make_delay
 from gcsim.delays.base import LOAD_MODES, DelayModel, RoundSampler
 from gcsim.errors import InvalidInputError
-from gcsim.protocol import POLICIES, RULES, RoundProtocol
+from gcsim.protocol import DECODE_RULES, POLICIES, RoundProtocol
 from gcsim.rng import stream
 from gcsim.sim.network import CostModel, Network
 from gcsim.workload import make_workload
@@ -99,6 +99,9 @@ class RunSpec:
     network, costs : Network, CostModel
     policy, decode_rule, load_mode, engine : str
     round_timeout : float or None
+    error_target : float or None
+        The largest accepted coefficient error of a round under ``decode_rule="error"``
+        (None under any other rule).
     failed_workers : tuple of int
     record_workers : bool
     numerics : str
@@ -125,6 +128,7 @@ class RunSpec:
     load_mode: str = "per-worker"
     engine: str = "auto"
     round_timeout: float | None = None
+    error_target: float | None = None
     failed_workers: tuple[int, ...] = ()
     record_workers: bool = False
     numerics: str = "warn"
@@ -158,6 +162,7 @@ class RunSpec:
         numerics: str = "warn",
         recipe: CodeRecipe | None = None,
         label: str = "",
+        error_target: float | None = None,
     ) -> RunSpec:
         """Validate every argument (as :func:`gcsim.simulate` documents them) once."""
         if not isinstance(code, GradientCode):
@@ -172,7 +177,7 @@ class RunSpec:
         if replicate < 0:
             raise InvalidInputError(f"replicate must be >= 0; got {replicate!r}")
         policy = _choice("policy", policy, POLICIES)
-        decode_rule = _choice("decode_rule", decode_rule, RULES)
+        decode_rule = _choice("decode_rule", decode_rule, DECODE_RULES)
         engine = _choice("engine", engine, ENGINES)
         load_mode = _choice("load_mode", load_mode, LOAD_MODES)
         numerics = _choice("numerics", numerics, NUMERICS_POLICIES)
@@ -184,6 +189,7 @@ class RunSpec:
             raise InvalidInputError(f"round_timeout must be > 0 or None; got {round_timeout!r}")
         if round_timeout is not None and math.isinf(round_timeout):
             round_timeout = None
+        error_target = _rule_settings(decode_rule, round_timeout, error_target)
         network = network if network is not None else Network()
         costs = costs if costs is not None else CostModel()
         if not isinstance(network, Network):
@@ -225,6 +231,7 @@ class RunSpec:
             load_mode=load_mode,
             engine=engine,
             round_timeout=None if round_timeout is None else float(round_timeout),
+            error_target=error_target,
             failed_workers=_failed_workers(failed_workers, code.n),
             record_workers=bool(record_workers),
             numerics=numerics,
@@ -265,6 +272,7 @@ class RunSpec:
             engine=point["engine"],
             failed_workers=point["failed_workers"],
             numerics=point.get("numerics", "warn"),
+            error_target=point.get("error_target"),
             recipe=recipe,
             label=str(point.get("scheme", "")),
         )
@@ -308,6 +316,7 @@ class RunSpec:
             "workload": wl,
             # only when not the default, as the scenario expander writes it
             **({} if self.numerics == "warn" else {"numerics": self.numerics}),
+            **({} if self.error_target is None else {"error_target": self.error_target}),
         }
 
     def with_(self, **changes: Any) -> RunSpec:
@@ -335,6 +344,7 @@ class RunSpec:
             rule=self.decode_rule,
             policy=self.policy,
             round_timeout=self.round_timeout,
+            error_target=self.error_target,
             msg_bytes=self.message_bytes,
             record_workers=self.record_workers if record_workers is None else record_workers,
         )
@@ -349,9 +359,12 @@ class RunSpec:
         """The compute and communication samplers on this run's seed streams (the failed
         workers' compute delay is infinite)."""
         n = self.code.n
-        compute = self.compute.sampler(
-            n, stream(self.seed, "compute", self.replicate), self.load_mode
-        )
+        rng = stream(self.seed, "compute", self.replicate)
+        if self.compute.needs_code:  # an adversary: it chooses stragglers against the code
+            make: Any = self.compute.sampler  # such a model's sampler takes code=
+            compute = make(n, rng, self.load_mode, code=self.code)
+        else:
+            compute = self.compute.sampler(n, rng, self.load_mode)
         if self.failed_workers:
             compute = _FailedSampler(compute, np.asarray(self.failed_workers, dtype=np.int64))
         comm = self.comm.sampler(n, stream(self.seed, "comm", self.replicate), "per-worker")
@@ -359,6 +372,8 @@ class RunSpec:
 
     def fast_path(self) -> tuple[bool, str]:
         """Whether the vectorised fast path gives exactly the DES's records, and why not."""
+        if self.decode_rule == "deadline" and not self.code.exact:
+            return False, "the deadline rule decodes whoever arrived by the round timeout"
         return fast_path_applies(self.compute, self.comm, self.network, self.costs, self.policy)
 
 
@@ -375,6 +390,35 @@ def fast_path_applies(
     if not costs.zero:
         return False, "kernel costs are not zero"
     return True, ""
+
+
+def _rule_settings(
+    decode_rule: str, round_timeout: float | None, error_target: Any
+) -> float | None:
+    """The validated ``error_target`` (None unless the rule is ``error``); the
+    ``deadline`` rule needs a finite ``round_timeout``."""
+    if decode_rule == "deadline" and round_timeout is None:
+        raise InvalidInputError(
+            "decode_rule 'deadline' ends every round at round_timeout: set a finite "
+            "round_timeout (seconds)"
+        )
+    if decode_rule != "error":
+        if error_target is not None:
+            raise InvalidInputError(
+                f"error_target applies only to decode_rule 'error'; got decode_rule "
+                f"{decode_rule!r} with error_target={error_target!r}"
+            )
+        return None
+    if (
+        isinstance(error_target, bool)
+        or not isinstance(error_target, (int, float, np.integer, np.floating))
+        or not 0 <= float(error_target) < math.inf
+    ):
+        raise InvalidInputError(
+            "decode_rule 'error' needs error_target, the largest accepted coefficient error "
+            f"||B_R^T a - 1|| / sqrt(n): a finite number >= 0 (e.g. 0.1); got {error_target!r}"
+        )
+    return float(error_target)
 
 
 def resolve_workload(

@@ -8,6 +8,7 @@ rounds of one run with per-worker or per-partition load scaling (see
 
 from __future__ import annotations
 
+from gcsim.delays.adversarial import AdversarialDelay, AdversarialSampler
 from gcsim.delays.base import LOAD_MODES, DelayModel, LoadMode, RoundSampler, StatelessSampler
 from gcsim.delays.bimodal import BimodalDelay
 from gcsim.delays.constant import ConstantDelay
@@ -27,6 +28,8 @@ __all__ = [
     "ALIASES",
     "DELAYS",
     "LOAD_MODES",
+    "AdversarialDelay",
+    "AdversarialSampler",
     "BimodalDelay",
     "ConstantDelay",
     "DelayModel",

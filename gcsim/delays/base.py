@@ -162,6 +162,10 @@ class DelayModel(ABC):  # noqa: B024 (subclasses implement _sample or sample)
     #: parameters that must be given although the signature has a default of None
     #: (the registry reports them as missing)
     required: ClassVar[tuple[str, ...]] = ()
+    #: True when the model plays against the code (an adversary choosing stragglers):
+    #: its :meth:`sampler` then takes a keyword ``code`` and the simulator passes the
+    #: run's code (:meth:`gcsim.spec.RunSpec.samplers`)
+    needs_code: ClassVar[bool] = False
 
     def sampler(self, n: int, rng: SeedLike, mode: str = "per-worker") -> RoundSampler:
         """A sampler for one run of n workers (stateful models override).

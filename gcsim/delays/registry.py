@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from gcsim.delays.adversarial import AdversarialDelay
 from gcsim.delays.base import DelayModel
 from gcsim.delays.bimodal import BimodalDelay
 from gcsim.delays.constant import ConstantDelay
@@ -42,6 +43,7 @@ DELAYS: dict[str, type[DelayModel]] = {
         PersistentDelay,
         TraceDelay,
         EmpiricalDelay,
+        AdversarialDelay,
     )
 }
 

@@ -71,6 +71,13 @@ SPECS: dict[str, Any] = {
         "factor": 3.0,
     },
     "trace": {"model": "trace", "data": TRACE},
+    "adversarial": {
+        "model": "adversarial",
+        "base": {"model": "exponential", "rate": 1.0},
+        "stragglers": 2,
+        "strategy": "random",
+        "factor": 5.0,
+    },
 }
 
 N = 5  # workers in the sampler tests (the explicit speeds and the trace have 5)
