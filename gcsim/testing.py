@@ -514,6 +514,21 @@ def _decode_and_compare(
                 f"decode error {err:.3g} > tolerance {tol:.3g} = 50 n eps max(1, cond) "
                 f"with cond {dec.cond:.3g} ({where}, decoder {dec.method!r})",
             )
+    elif code.field == "real":
+        # an estimate: it must be what the decoder matrix does to the declared messages
+        ref, mags = reference_messages(code, P)
+        A = np.asarray(dec.matrix, dtype=np.float64)
+        want = (A @ ref[R]).reshape(-1)[:l]
+        scale = (np.abs(A) @ mags[R]).reshape(-1)[:l]
+        tol = 4 * (code.d * code.m + len(R) + 4) * EPS64 * scale + np.finfo(np.float64).tiny
+        bad = np.abs(ghat - want) > tol
+        if bad.any():
+            c = int(np.argmax(bad))
+            raise _fail(
+                code,
+                f"decode entry {c} is {ghat[c]!r} but decoder(R).matrix applied to the "
+                f"messages the declared coefficients define gives {want[c]!r} ({where})",
+            )
     return dec
 
 
@@ -617,7 +632,11 @@ def check_tracker(code: GradientCode, **settings: Unpack[CheckSettings]) -> None
     """The tracker built from ``code.decode_rule`` agrees with ``is_decodable`` on every
     prefix of ``orders`` random arrival orders. A ``general`` rule without early checks
     (n above ``early_up_to``) must say so and be the count rule at ``n - s`` (and any
-    ``n - s`` responders must indeed decode). ``reset`` forgets every responder."""
+    ``n - s`` responders must indeed decode). An inexact code's rule says when a round
+    ends (its ``count`` rule at ``n - s``), while ``is_decodable`` says whether an
+    estimate exists at all: the tracker must be the count rule, and ``is_decodable``
+    true wherever the tracker is (it may also be true earlier). ``reset`` forgets every
+    responder."""
     _tracker(code, _settings(settings))
 
 
@@ -626,6 +645,7 @@ def _tracker(code: GradientCode, cfg: _Settings) -> int:
     rule = code.decode_rule
     _check_rule_shape(code, rule)
     counting = rule.kind == "general" and not rule.early_checks
+    estimating = not code.exact and rule.kind == "count"
     if counting and (rule.early or code.n <= rule.early_up_to):
         raise _fail(code, f"general rule without early checks at n={code.n}: {rule.describe()}")
     if counting and "count rule" not in rule.describe():
@@ -642,9 +662,9 @@ def _tracker(code: GradientCode, cfg: _Settings) -> int:
         for t, worker in enumerate(order):
             now = tracker.add(worker)
             prefix = order[: t + 1]
-            if counting:
+            if counting or estimating:
                 want = t + 1 >= rule.threshold
-                if want and code.exact and not code.is_decodable(prefix):
+                if want and (code.exact or estimating) and not code.is_decodable(prefix):
                     raise _fail(code, f"{t + 1} >= n - s responders do not decode: {prefix}")
             else:
                 want = bool(code.is_decodable(prefix))
@@ -652,7 +672,7 @@ def _tracker(code: GradientCode, cfg: _Settings) -> int:
                 raise _fail(
                     code,
                     f"tracker says {now} but the rule ({rule.describe()}) means {want} after "
-                    f"arrivals {prefix}" + ("" if counting else " (is_decodable)"),
+                    f"arrivals {prefix}" + ("" if counting or estimating else " (is_decodable)"),
                 )
             if before and not now:
                 raise _fail(code, f"tracker stopped being decodable after {prefix}")

@@ -597,6 +597,34 @@ class GradientCode:
             return grad, DecodeInfo(decoder=dec, used_responders=used, exact=self._exact)
         return grad
 
+    def coefficient_error(self, responders: Iterable[int]) -> float:
+        """``||A_R B_R - [I..I]||_F / sqrt(k m)`` of this set's decoder: the root-mean-square
+        error of the weight each partial-gradient block gets in the decoded sum (0 for an
+        exact decode; ``inf`` when the set does not decode at all). The quantity the
+        ``error`` decode rule compares with its target."""
+        R = self._check_responders(responders)[0]
+        if not self._is_decodable(R):
+            return math.inf
+        return self._error_norm(R, self._cached_decoder(R).matrix)
+
+    def _prefix_error(self, R: tuple[int, ...]) -> float:
+        """:meth:`coefficient_error` of a sorted, checked set without caching its decoder
+        (the ``error`` rule's tracker asks it after every arrival)."""
+        if not self._is_decodable(R):
+            return math.inf
+        res = self._structured_decoder(R)
+        A = (res if res is not None else self._generic_solve(R))[0]
+        return self._error_norm(R, np.asarray(A))
+
+    #: whether the code's decoder is least squares, so that its coefficient error is the
+    #: distance of the target from the responders' span (tracked incrementally)
+    _error_by_span: bool = False
+
+    def _error_norm(self, R: tuple[int, ...], A: np.ndarray) -> float:
+        E = self._coefficient_error(R, A)
+        v = float(np.linalg.norm(E)) / math.sqrt(self._k * self._m)
+        return v if math.isfinite(v) else math.inf
+
     def decoding_error(self, responders: Iterable[int], partials: ArrayLike) -> float:
         """Relative error ``||g_hat - g|| / ||g||`` of the decoder for this set, computed
         from the coefficients in float64 (no message rounding): ``g_hat - g = (A_R B_R -

@@ -198,6 +198,11 @@ def test_decode_sampled_large(case, data):
     assert code.is_decodable(R), f"{code!r}: stragglers {stragglers} should be tolerated"
     ghat = code.decode(R, code.encode(P)[R], l)
     dec = code.decoder(R)
+    if not code.exact:  # an estimate: its error is what the coefficients say it is
+        g = P.sum(axis=0)
+        err = np.linalg.norm(ghat - g) / max(np.linalg.norm(g), 1e-300)
+        assert math.isclose(err, code.decoding_error(R, P), rel_tol=1e-8, abs_tol=1e-12)
+        return
     assert relative_error(ghat, P) <= decode_tolerance(code, dec.cond)
     assert dec.residual <= code.residual_tol
 
@@ -234,8 +239,11 @@ def test_tracker_agrees_with_is_decodable_on_every_prefix(case, data):
     order = data.draw(st.permutations(range(code.n)), label="arrival order")
     tracker = code.tracker()
     # a general rule above its early limit declares itself the count rule at n - s
-    counting = rule.kind == "general" and code.n > rule.early_up_to
-    if counting:
+    # (an inexact code's count rule ends the round; smaller sets still give an estimate)
+    counting = (rule.kind == "general" and code.n > rule.early_up_to) or (
+        not code.exact and rule.kind == "count"
+    )
+    if counting and rule.kind == "general":
         assert not rule.early_checks and rule.threshold == code.n - code.s
         assert "count rule" in rule.describe()
     for t, worker in enumerate(order):
