@@ -319,7 +319,8 @@ def _print_headline(folder: Path) -> None:
     from gcsim.analysis.headline import headline_table
     from gcsim.scenarios import load_results
 
-    table = headline_table(load_results(folder, records=False).summary)
+    res = load_results(folder, records=False)
+    table = headline_table(res.summary, factors=res.factors)
     if table:
         print()
         print(table)
@@ -356,10 +357,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     status, error = point_outcome(summary, p.spec, records)
+    from gcsim.analysis.headline import _registry_exactness
+
+    inexact = "" if _registry_exactness([p.code]).get(p.code, True) else " (inexact)"
     print(
-        f"point {p.point}: scheme {p.scheme}, n={p.n}, s={summary['s']}, m={p.m}, "
+        f"point {p.point}: scheme {p.scheme}{inexact}, n={p.n}, s={summary['s']}, m={p.m}, "
         f"d={summary['d']}, engine {summary['engine']}"
     )
+    if inexact:
+        print("  note: an inexact code: it estimates the gradient sum, it does not recover it")
     if p.adjusted:
         print(f"  note: {p.adjusted}")
     for key in (

@@ -4,7 +4,8 @@
 :data:`gcsim.scenarios.store.SUMMARY_COLUMNS`) into a small plain-text table that
 ``gcsim sweep`` prints at the end (``make demo`` ends with it): one row per scheme, one
 column per value of s (the swept ``code.s`` when the scenario sweeps it, else the
-requested s), each cell the mean round time over the point's replicates, and a last
+first swept factor, else the requested s; any other swept factor gets a table per
+value), each cell the mean round time over the point's replicates, and a last
 row naming the fastest **exact** scheme per column. Inexact schemes (which do not
 recover the exact gradient sum, e.g. ``ignore-stragglers``) are marked and never win.
 No I/O: the caller prints the string.
@@ -13,7 +14,7 @@ No I/O: the caller prints the string.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,6 +27,7 @@ def headline_table(
     *,
     by: str | None = None,
     exact: Mapping[str, bool] | None = None,
+    factors: Sequence[str] = (),
 ) -> str:
     """The headline table of a sweep's summary (see the module docstring).
 
@@ -35,11 +37,15 @@ def headline_table(
         One row per point, with at least ``scheme``, ``code``, ``status``,
         ``mean_round_time`` and ``s_requested`` (or the ``by`` column).
     by : str or None
-        The column to put across; default ``code.s`` when present, else
-        ``s_requested``.
+        The column to put across; default ``code.s`` when it is swept, else the first
+        swept factor of ``factors`` that varies, else ``s_requested``.
     exact : mapping or None
         Registry name -> whether the code is exact; default from the scheme registry
         (an unknown name counts as exact).
+
+    factors : list of str
+        The sweep's factors (columns of ``summary``). Every other factor that varies
+        gets one table per value (never pooled into one mean).
 
     Returns
     -------
@@ -48,7 +54,21 @@ def headline_table(
     """
     if summary.empty:
         return ""
-    col = by or ("code.s" if "code.s" in summary.columns else "s_requested")
+    varying = [f for f in factors if f in summary.columns and summary[f].nunique() > 1]
+    if by is None:
+        if "code.s" in varying or ("code.s" in summary.columns and not varying):
+            by = "code.s"
+        else:
+            by = varying[0] if varying else "s_requested"
+    others = [f for f in varying if f != by]
+    if others:
+        parts = []
+        for key, part in summary.groupby(others, sort=True):
+            vals = key if isinstance(key, tuple) else (key,)
+            where = ", ".join(f"{f}={_fmt_value(v)}" for f, v in zip(others, vals, strict=True))
+            parts.append(f"at {where}:\n" + headline_table(part, by=by, exact=exact))
+        return "\n\n".join(parts)
+    col = by
     if exact is None:
         exact = _registry_exactness(summary["code"].astype(str).unique())
     schemes = list(dict.fromkeys(summary["scheme"].astype(str)))

@@ -63,6 +63,22 @@ def test_headline_table_names_the_fastest_exact_scheme_per_s():
     assert headline_table(_summary().iloc[0:0]) == ""
 
 
+def test_headline_table_facets_every_other_swept_factor():
+    a = _summary().assign(**{"cluster.n": 12})
+    b = _summary().assign(**{"cluster.n": 24})
+    b["mean_round_time"] = b["mean_round_time"] * 2
+    both = pd.concat([a, b], ignore_index=True)
+    text = headline_table(both, factors=["code.s", "cluster.n"])
+    blocks = text.split("\n\n")
+    assert [bl.splitlines()[0] for bl in blocks] == ["at cluster.n=12:", "at cluster.n=24:"]
+    # each block is the table of its own points, not a mean pooled over n
+    assert blocks[0].split("\n", 1)[1] == headline_table(a, factors=["code.s"])
+    assert blocks[1].split("\n", 1)[1] == headline_table(b, factors=["code.s"])
+    # a sweep of another factor only: that factor goes across
+    one = both[both["code.s"] == 1]
+    assert "cluster.n=12" in headline_table(one, factors=["code.s", "cluster.n"]).splitlines()[1]
+
+
 def test_headline_table_without_a_sweep_uses_the_requested_s():
     df = _summary().drop(columns=["code.s"])
     df = df[df["s_requested"] == 1]
