@@ -37,8 +37,8 @@ Life of a round::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from bisect import bisect_right
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -46,6 +46,8 @@ from gcsim.codes.base import GradientCode
 from gcsim.codes.tracker import DecodabilityTracker, DecodeRule
 
 __all__ = [
+    "DECODE_RULES",
+    "INEXACT_RULES",
     "POLICIES",
     "RULES",
     "STATUSES",
@@ -56,6 +58,13 @@ __all__ = [
 
 POLICIES = ("cancel", "non-preemptive")
 RULES = ("decodable", "count")
+#: Rules for inexact codes (an exact code decodes under them as soon as decodable):
+#: ``deadline`` ends a round at the round timeout with whoever arrived (or when every
+#: worker has answered), ``error`` at the first set whose coefficient error is at most
+#: the run's ``error_target``.
+INEXACT_RULES = ("deadline", "error")
+#: Every value of a run's ``decode_rule``.
+DECODE_RULES = RULES + INEXACT_RULES
 
 #: The one set of worker statuses, per round and worker.
 STATUSES: dict[str, str] = {
@@ -68,8 +77,7 @@ STATUSES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class KernelOutcome:
+class KernelOutcome(NamedTuple):
     """What the real kernels did in one decoded round (the decode columns)."""
 
     rows_used: int
@@ -83,11 +91,18 @@ class KernelOutcome:
     decode_wall: float = math.nan
 
 
-def effective_rule(code: GradientCode, rule: str) -> DecodeRule:
+def effective_rule(code: GradientCode, rule: str, error_target: float | None = None) -> DecodeRule:
     """The decode rule a run uses: the code's own for ``decodable`` (exact codes), the
-    count rule at ``n - s`` otherwise (an inexact code "decodes" at n - s)."""
-    if rule == "decodable" and code.exact:
+    count rule at ``n - s`` otherwise (an inexact code "decodes" at n - s). Under
+    ``deadline`` and ``error`` an exact code decodes as soon as decodable; an inexact
+    one gets :meth:`DecodeRule.deadline` or :meth:`DecodeRule.error` (``error_target``,
+    default 0: the exact sum)."""
+    if code.exact and rule != "count":
         return code.decode_rule
+    if rule == "deadline":
+        return DecodeRule.deadline(code.n - code.s)
+    if rule == "error":
+        return DecodeRule.error(code.n - code.s, 0.0 if error_target is None else error_target)
     return DecodeRule.count(code.n - code.s)
 
 
@@ -97,10 +112,11 @@ class RoundProtocol:
     Parameters
     ----------
     code : GradientCode
-    rule : {"decodable", "count"}
+    rule : {"decodable", "count", "deadline", "error"}
     policy : {"cancel", "non-preemptive"}
     round_timeout : float or None
-        A round not decided this long after its start fails.
+        A round not decided this long after its start fails (rule ``deadline``, inexact
+        code: it is decoded with whoever arrived, and fails only when nobody did).
     msg_bytes : int
         Bytes of one message (for the byte columns).
     record_workers : bool
@@ -116,11 +132,12 @@ class RoundProtocol:
         round_timeout: float | None = None,
         msg_bytes: int = 0,
         record_workers: bool = False,
+        error_target: float | None = None,
     ) -> None:
         self.code = code
         self.n = code.n
         self.policy = policy
-        self.rule = effective_rule(code, rule)
+        self.rule = effective_rule(code, rule, error_target)
         self.tracker = DecodabilityTracker(code, self.rule)
         self.round_timeout = round_timeout
         self.msg_bytes = int(msg_bytes)
@@ -133,12 +150,27 @@ class RoundProtocol:
         self.decoded = False
         self.closed = True
         self.decide_time = math.nan
-        self.to_cancel: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._to_cancel: np.ndarray | None = _NONE  # None: computed when first asked
         self._arrived: list[int] = []
         self._expected = 0
         self._stale = 0
+        self._everyone = np.arange(self.n, dtype=np.int64)
+        self._everyone.flags.writeable = False
+        self._unarrived = [math.inf] * self.n
+        self._early_below = self.n - code.s
 
     # ------------------------------------------------------------------ a round
+    @property
+    def to_cancel(self) -> np.ndarray:
+        """After :meth:`finish` (policy ``cancel``): the workers given work that had not
+        answered at round end, to cancel (sorted ids); empty otherwise."""
+        out = self._to_cancel
+        if out is None:  # (computed on first use: a batch adapter never asks)
+            busy = np.isinf(np.array(self._arrival))
+            busy &= self._given
+            out = self._to_cancel = np.flatnonzero(busy)
+        return out
+
     @property
     def deadline(self) -> float:
         """Absolute time at which the current round times out (inf without timeout)."""
@@ -155,9 +187,10 @@ class RoundProtocol:
         self.t0 = float(t0)
         self._C = compute
         self._X = comm
-        given = np.isfinite(compute) & np.isfinite(comm)
+        given = np.isfinite(compute)
+        given &= np.isfinite(comm)
         self._given = given
-        self._expected = int(given.sum())
+        expected = self._expected = int(np.count_nonzero(given))
         self._arrived = []
         self._stale = 0
         self.tracker.reset()
@@ -165,15 +198,15 @@ class RoundProtocol:
         self.decoded = False
         self.closed = False
         self.decide_time = math.nan
-        self.to_cancel = np.zeros(0, dtype=np.int64)
-        self._arrival = np.full(self.n, math.inf)
+        self._to_cancel = _NONE
+        self._arrival = self._unarrived.copy()  # a list: cheap per-message writes
         if self.record_workers:
             self._start = np.full(self.n, math.nan)
             self._cend = np.full(self.n, math.nan)
             self._dispatch = np.full(self.n, self.t0)
-        if self._expected == 0:
+        if expected == 0:
             self._decide(False, self.t0)
-        return np.flatnonzero(given)
+        return self._everyone if expected == self.n else np.flatnonzero(given)
 
     def worker_started(self, i: int, t_start: float, t_compute_end: float) -> None:
         """Timing detail for the worker rows: worker i began this round's task."""
@@ -192,6 +225,8 @@ class RoundProtocol:
             self._stale += 1
             return False
         if self.closed or (self.decided and t > self.decide_time):
+            if self._to_cancel is None:
+                self.to_cancel  # noqa: B018 (fixed at finish: the workers busy then)
             self._arrival[i] = t  # late: recorded, not decoded
             return False
         self._arrived.append(int(i))
@@ -206,6 +241,56 @@ class RoundProtocol:
             return True
         return False
 
+    def feed(self, ids: list[int], times: list[float], k: int, until: float) -> int:
+        """This round's messages of workers ``ids[k:]`` (Python ints, each at most once
+        per round) arriving at ``times[k:]`` (ascending): hand over, in order, those that
+        arrive by ``until`` and that :meth:`on_message` would still take into the round
+        (undecided, or at the decision instant; every one once the set is closed: they
+        are late). Returns the index of the first one not handed over.
+
+        The same as ``on_message(ids[j], self.round, times[j])`` for each of them (a
+        batch adapter's fast way to feed a round whose arrival times it knows)."""
+        j = bisect_right(times, until, k)
+        if j <= k:
+            return k
+        arrival = self._arrival
+        if self.closed:  # late: recorded, not decoded
+            if self._to_cancel is None:
+                self.to_cancel  # noqa: B018 (fixed at finish: the workers busy then)
+            for i, t in zip(ids[k:j], times[k:j], strict=True):
+                arrival[i] = t
+            return j
+        arrived = self._arrived
+        if not self.decided:
+            room = self._expected - len(arrived)
+            if room <= 0:  # (cannot happen: decided when everybody answered)
+                while k < j and not self.decided:
+                    self.on_message(ids[k], self.round, times[k])
+                    k += 1
+            else:
+                stop = min(j, k + room)
+                seg = ids[k:stop]
+                p = self.tracker.add_many(seg)
+                m = stop if p < 0 else k + p + 1
+                if p >= 0:
+                    self._decide(True, times[m - 1])
+                    seg = seg[: p + 1]
+                arrived.extend(seg)
+                for i, t in zip(seg, times[k:m], strict=True):
+                    arrival[i] = t
+                k = m
+                if p < 0 and len(arrived) >= self._expected:
+                    self._decide(False, times[m - 1])  # everybody answered, not decodable
+            if not self.decided:
+                return k
+        # decided: the ones at the decision instant are in the set
+        j = bisect_right(times, self.decide_time, k, j)
+        seg = ids[k:j]
+        arrived.extend(seg)
+        for i, t in zip(seg, times[k:j], strict=True):
+            arrival[i] = t
+        return max(j, k)
+
     def on_timeout(self, t: float) -> bool:
         """The round timeout fired at t; True when it decided the round (failed)."""
         if self.decided:
@@ -214,6 +299,9 @@ class RoundProtocol:
         return True
 
     def _decide(self, decoded: bool, t: float) -> None:
+        if not decoded and self.rule.kind == "deadline" and self._arrived:
+            # the deadline (or the last answer) ends the round with whoever arrived
+            decoded = self.code.is_decodable(self._arrived)
         self.decided = True
         self.decoded = decoded
         self.decide_time = float(t)
@@ -234,23 +322,28 @@ class RoundProtocol:
         if not self.closed:
             self.close()
         R = self._R
-        r = self.round
+        nr = len(R)
+        t_end = float(t_end)
+        decoded = self.decoded
         rec: dict[str, Any] = {
-            "round": r,
+            "round": self.round,
             "start": self.t0,
-            "end": float(t_end),
-            "duration": float(t_end) - self.t0,
-            "decoded": self.decoded,
+            "end": t_end,
+            "duration": t_end - self.t0,
+            "decoded": decoded,
             "decode_at": self.decide_time - self.t0,
-            "n_responders": len(R),
+            "n_responders": nr,
             "responders": R.astype(np.int32),
-            "early": self.decoded and len(R) < self.n - self.code.s,
-            "bytes_received": len(R) * self.msg_bytes,
+            "early": decoded and nr < self._early_below,
+            "bytes_received": nr * self.msg_bytes,
             "stale_discarded": self._stale,
         }
-        rec.update(decode_columns(outcome if self.decoded else None, len(R), self.msg_bytes))
-        busy = self._given & ~np.isfinite(self._arrival)
-        self.to_cancel = np.flatnonzero(busy) if self.policy == "cancel" else self.to_cancel[:0]
+        if outcome is None or not decoded:
+            rec.update(_NO_DECODE)
+        else:
+            rec.update(decode_columns(outcome, nr, self.msg_bytes))
+        if self.policy == "cancel":
+            self._to_cancel = None  # given work, not answered: see to_cancel
         if self.record_workers:
             self._rows(R)
         self.records.append(rec)
@@ -262,7 +355,7 @@ class RoundProtocol:
         idle = "cancelled" if self.policy == "cancel" else "unfinished"
         r, t0 = self.round, self.t0
         for i in range(self.n):
-            arr = float(self._arrival[i])
+            arr = float(self._arrival[i])  # (a list of floats)
             if resp[i]:
                 status = "responder"
             elif math.isfinite(arr):
@@ -286,21 +379,27 @@ class RoundProtocol:
             )
 
 
+_NONE = np.zeros(0, dtype=np.int64)
+_NONE.flags.writeable = False
+#: the decode columns of a round with no kernel outcome
+_NO_DECODE: dict[str, Any] = {
+    "rows_used": 0,
+    "cond": math.nan,
+    "l1_amplification": math.nan,
+    "residual": math.nan,
+    "rel_error": math.nan,
+    "bytes_used": 0,
+    "decode_time": 0.0,
+    "decode_wall": math.nan,
+    "loss": math.nan,
+}
+
+
 def decode_columns(out: KernelOutcome | None, n_resp: int, msg_bytes: int) -> dict[str, Any]:
     """The decode-related columns of a round record (``out`` None: failed, or timing
     only with no kernel run: NaN measurements)."""
     if out is None:
-        return {
-            "rows_used": 0,
-            "cond": math.nan,
-            "l1_amplification": math.nan,
-            "residual": math.nan,
-            "rel_error": math.nan,
-            "bytes_used": 0,
-            "decode_time": 0.0,
-            "decode_wall": math.nan,
-            "loss": math.nan,
-        }
+        return dict(_NO_DECODE)
     return {
         "rows_used": out.rows_used,
         "cond": out.cond,

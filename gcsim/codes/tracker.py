@@ -23,6 +23,7 @@ for ``general`` rules above ``early_up_to`` where it is the count rule (as decla
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DecodabilityTracker", "DecodeRule"]
 
-RuleKind = Literal["count", "groups", "general"]
+RuleKind = Literal["count", "groups", "general", "deadline", "error"]
 
 
 def readonly_copy(a: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
@@ -54,7 +55,11 @@ class DecodeRule:
 
     Attributes
     ----------
-    kind : {"count", "groups", "general"}
+    kind : {"count", "groups", "general", "deadline", "error"}
+        (``deadline`` and ``error`` are run-level rules for inexact codes, chosen with
+        ``decode_rule``: the tracker never decides a ``deadline`` round, the timeout or
+        the last arrival ends it; an ``error`` round ends at the first non-empty set
+        whose :meth:`~gcsim.codes.GradientCode.coefficient_error` is at most ``target``.)
     threshold : int
         Responders that always suffice (``count``: exactly the rule; ``general``: the
         guaranteed count ``n - s``; ``groups``: the worst case ``n - s``).
@@ -68,6 +73,8 @@ class DecodeRule:
         ``general``: smaller sets are checked numerically when ``n <= early_up_to``.
     early : bool
         ``general``: whether this code (its n) gets those checks.
+    target : float
+        ``error``: the largest accepted coefficient error.
     """
 
     kind: RuleKind
@@ -77,10 +84,16 @@ class DecodeRule:
     group_check: bool = False
     early_up_to: int = 0
     early: bool = False
+    target: float = math.nan
 
     def __post_init__(self) -> None:
-        if self.kind not in ("count", "groups", "general"):
-            raise ValueError(f"decode rule kind must be count, groups or general; got {self.kind}")
+        if self.kind not in ("count", "groups", "general", "deadline", "error"):
+            raise ValueError(
+                f"decode rule kind must be count, groups, general, deadline or error; "
+                f"got {self.kind}"
+            )
+        if self.kind == "error" and not self.target >= 0:
+            raise ValueError(f"an 'error' decode rule needs a target >= 0; got {self.target}")
         object.__setattr__(self, "group_of", _frozen(self.group_of, np.int64))
         object.__setattr__(self, "need", _frozen(self.need, np.int64))
         if self.kind == "groups" and (self.group_of is None or self.need is None):
@@ -105,6 +118,17 @@ class DecodeRule:
             "general", int(threshold), early_up_to=int(early_up_to), early=int(n) <= early_up_to
         )
 
+    @classmethod
+    def deadline(cls, threshold: int) -> DecodeRule:
+        """Never decodable by arrivals: the round ends at its deadline (or when every
+        worker has answered) with whoever arrived (inexact codes)."""
+        return cls("deadline", int(threshold))
+
+    @classmethod
+    def error(cls, threshold: int, target: float) -> DecodeRule:
+        """Decodable at the first set whose coefficient error is at most ``target``."""
+        return cls("error", int(threshold), target=float(target))
+
     @property
     def early_checks(self) -> bool:
         """``general``: whether sets smaller than ``threshold`` are checked at all."""
@@ -117,6 +141,10 @@ class DecodeRule:
 
     def describe(self) -> str:
         """One line for reports: what the rule is."""
+        if self.kind == "deadline":
+            return "deadline: whoever arrived by the round timeout (or all, if sooner)"
+        if self.kind == "error":
+            return f"error: the first set with coefficient error <= {self.target:g}"
         if self.kind == "count":
             return f"count: any {self.threshold} responders"
         if self.kind == "groups":
@@ -156,6 +184,8 @@ class DecodabilityTracker:
             self._members: dict[int, list[int]] = {}
             self._done: set[int] = set()
             self._satisfied = 0
+        elif self.rule.kind == "error":
+            self._watch = _ErrorWatch(self.code)
         elif self.rule.early_checks:
             self._cover = np.zeros(self.code.k, dtype=np.int64)
             self._covered = 0
@@ -169,10 +199,54 @@ class DecodabilityTracker:
             self.decodable = self._check(w)
         return self.decodable
 
+    def add_many(self, workers: list[int]) -> int:
+        """:meth:`add` each of ``workers`` in order until the set is decodable: return
+        the position of the one that made it decodable (the later ones are not added),
+        or -1 when none did (all were added)."""
+        if not workers:
+            return -1
+        resp = self.responders
+        if self.decodable:
+            resp.append(int(workers[0]))
+            return 0
+        rule = self.rule
+        if rule.kind == "count":
+            take = max(rule.threshold - len(resp), 1)
+            if take > len(workers):
+                resp.extend(workers)
+                return -1
+            resp.extend(workers[:take])
+            self.decodable = True
+            return take - 1
+        if rule.kind == "groups" and not rule.group_check and self._need:
+            counts, group_of, need = self._counts, self._group_of, self._need
+            satisfied, groups = self._satisfied, len(need)
+            for p, w in enumerate(workers):
+                g = group_of[w]
+                c = counts[g] = counts[g] + 1
+                if c == need[g]:
+                    satisfied += 1
+                    if satisfied == groups:
+                        self._satisfied = satisfied
+                        resp.extend(workers[: p + 1])
+                        self.decodable = True
+                        return p
+            self._satisfied = satisfied
+            resp.extend(workers)
+            return -1
+        for p, w in enumerate(workers):
+            if self.add(w):
+                return p
+        return -1
+
     def _check(self, w: int) -> bool:
         rule = self.rule
         if rule.kind == "count":
             return len(self.responders) >= rule.threshold
+        if rule.kind == "deadline":
+            return False
+        if rule.kind == "error":
+            return self._watch.add(w) <= rule.target
         if rule.kind == "groups":
             g = self._group_of[w]
             self._counts[g] += 1
@@ -201,6 +275,26 @@ class DecodabilityTracker:
         if self._covered < self.code.k or not self._span.near():
             return False  # an uncovered partition, or the target far from the span
         return self.code.is_decodable(self.responders)
+
+
+class _ErrorWatch:
+    """The coefficient error of the responders so far (``error`` rule), after each
+    arrival: the target's distance from their span when the code decodes by least
+    squares (incremental, :class:`_Span`), else the code's decoder for the prefix."""
+
+    def __init__(self, code: GradientCode) -> None:
+        self.code = code
+        self.R: list[int] = []
+        self.span = _Span(code) if getattr(code, "_error_by_span", False) else None
+        self.scale = math.sqrt(code.k * code.m)
+
+    def add(self, worker: int) -> float:
+        self.R.append(worker)
+        if self.span is not None:
+            self.span.add(worker)
+            self.span.near()
+            return float(np.linalg.norm(self.span.res)) / self.scale
+        return self.code._prefix_error(tuple(sorted(self.R)))
 
 
 class _Span:

@@ -117,6 +117,8 @@ def simulate_like(
         costs=costs,
         policy=spec["policy"],
         decode_rule=spec["decode_rule"],
+        error_target=spec.get("error_target"),
+        round_timeout=spec["round_timeout"] if spec["decode_rule"] == "deadline" else None,
         workload=wl,
         engine="des",
         failed_workers=failed,

@@ -207,6 +207,8 @@ def predict_live(
             costs=CostModel(decode_rate=cal.decode_rate),
             policy=spec.policy,
             decode_rule=spec.decode_rule,
+            error_target=spec.error_target,
+            round_timeout=spec.round_timeout if spec.decode_rule == "deadline" else None,
             # static vectors of the real length: real decodes (rows read) at no workload cost
             workload={"model": "random-vectors", "dimension": spec.dimension},
             load_mode=load_mode,

@@ -467,6 +467,11 @@ def _scheme_points(
         raise ScenarioError(f"schemes ({sch['label']}) at {_describe(assign)}: {exc}") from None
     cl = sc["cluster"]
     timeout = cl["round_timeout"]
+    if cl["decode_rule"] == "deadline" and math.isinf(timeout):
+        raise ScenarioError(
+            "cluster.decode_rule: 'deadline' ends every round at cluster.round_timeout; "
+            f"set a finite cluster.round_timeout (at {_describe(assign)})"
+        )
     out: list[Point] = []
     for rep in range(sc["scenario"]["replicates"]):
         spec = {
@@ -492,6 +497,7 @@ def _scheme_points(
             "factors": {k: assign.get(k) for k in keys},
             # only when not the default, so that the ids of existing points are unchanged
             **({} if cl["numerics"] == "warn" else {"numerics": cl["numerics"]}),
+            **({"error_target": cl["error_target"]} if cl["decode_rule"] == "error" else {}),
             **({"tune": sc["tune"]} if (sc.get("tune") or {}).get("enabled") else {}),
         }
         idx = start + len(out)

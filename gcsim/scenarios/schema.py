@@ -173,8 +173,19 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "decode_rule": Field(
             "choice",
             "decodable",
-            "decode as soon as the responders are decodable, or at a fixed count n - s",
-            choices=("decodable", "count"),
+            "decode as soon as the responders are decodable, or at a fixed count n - s; "
+            "for inexact codes also 'deadline' (the round ends at round_timeout with whoever "
+            "arrived) or 'error' (at the first responder set whose coefficient error is at "
+            "most error_target); exact codes decode as soon as decodable under both",
+            choices=("decodable", "count", "deadline", "error"),
+        ),
+        "error_target": Field(
+            "float",
+            0.1,
+            "decode_rule 'error': the largest accepted coefficient error of a round, the "
+            "root mean square of B_R^T a - 1 (a round that never gets there fails)",
+            minimum=0,
+            finite=True,
         ),
         "load_mode": Field(
             "choice",

@@ -46,6 +46,7 @@ def simulate(
     failed_workers: Any = (),
     replicate: int = 0,
     numerics: str = "warn",
+    error_target: float | None = None,
 ) -> SimResult:
     """Simulate ``iterations`` rounds of coded distributed gradient descent.
 
@@ -70,8 +71,13 @@ def simulate(
         Encode/decode/update times (default zero).
     policy : {"cancel", "non-preemptive"}
         What stragglers do at round end.
-    decode_rule : {"decodable", "count"}
-        Decode as soon as the responders are decodable, or at a fixed count n - s.
+    decode_rule : {"decodable", "count", "deadline", "error"}
+        Decode as soon as the responders are decodable, or at a fixed count n - s. For
+        inexact codes also ``deadline`` (the round ends at ``round_timeout`` with whoever
+        arrived, or when every worker has answered; DES only) and ``error`` (at the first
+        responder set whose coefficient error ``||B_R^T a - 1|| / sqrt(n)`` is at most
+        ``error_target``; a round that never gets there fails). An exact code decodes as
+        soon as decodable under both.
     workload : Workload, str, dict or None
         Source of real partial gradients (``"random-vectors"``, ``"logistic"``); ``None``
         simulates timing only (no kernels run; decoder columns are NaN).
@@ -81,7 +87,10 @@ def simulate(
     load_mode : {"per-worker", "per-partition"}
         Load scaling of the compute delays (see :mod:`gcsim.delays.base`).
     round_timeout : float or None
-        A round not decodable within this time fails (recorded) and the next one starts.
+        A round not decodable within this time fails (recorded) and the next one starts
+        (rule ``deadline``: the deadline itself).
+    error_target : float or None
+        The ``error`` rule's target (required there, refused under other rules).
     engine : {"auto", "des", "fast"}
         ``auto`` uses the fast path when it gives exactly the DES's round times.
     record_workers : bool
@@ -120,6 +129,7 @@ def simulate(
         failed_workers=failed_workers,
         replicate=replicate,
         numerics=numerics,
+        error_target=error_target,
     )
     return run(spec)
 
@@ -141,7 +151,7 @@ def run(spec: RunSpec) -> SimResult:
         stream(spec.seed, "data", spec.replicate),
         numerics=spec.numerics,
     )
-    rule = effective_rule(code, spec.decode_rule)
+    rule = effective_rule(code, spec.decode_rule, spec.error_target)
     wrows: list[tuple[Any, ...]]
     if use_fast:
         recs, wrows = run_fast(
@@ -184,6 +194,7 @@ def run(spec: RunSpec) -> SimResult:
         "dimension": spec.dimension,
         "load_mode": spec.load_mode,
         "round_timeout": spec.round_timeout,
+        "error_target": spec.error_target,
         "seed": spec.seed,
         "replicate": spec.replicate,
         "iterations": spec.rounds,
