@@ -348,6 +348,7 @@ class DESServer:
             else None,
         )
         self.wake: simpy.Event = self.env.event()
+        self._links = np.asarray(self.pool.links, dtype=float)
 
     def _deliver(self, i: int, r: int, _token: Any) -> None:
         if self.proto.on_message(i, r, self.env.now):
@@ -360,30 +361,27 @@ class DESServer:
 
     def _rounds(self) -> Generator[simpy.Event, Any, None]:
         env, proto, kernels, pool = self.env, self.proto, self.kernels, self.pool
+        loads = self.compute._check_loads(self.loads)  # checked once, then trusted
+        comm_loads = self.comm._check_loads(self.comm_loads)
+        no_comm = bool(getattr(self.comm, "always_zero", False))
         # With the cancel policy every worker is free when a round starts, and without a
         # shared ingress the workers' tasks do not interact: a round's arrival times are
         # known at dispatch, so the protocol is fed them in time order (one SimPy timeout
         # per round instead of one per worker). The in-memory live transport, which keeps
         # the per-worker events, is tested to give the same records.
-        batch = proto.policy == "cancel" and not pool.has_ingress
+        if proto.policy == "cancel" and not pool.has_ingress:
+            yield from self._batch_rounds(loads, comm_loads, no_comm)
+            return
         enc: list[float] = []
-        enc_arr = np.zeros(proto.n)
-        loads = self.compute._check_loads(self.loads)  # checked once, then trusted
-        comm_loads = self.comm._check_loads(self.comm_loads)
-        no_comm = bool(getattr(self.comm, "always_zero", False))
         zeros = np.zeros(proto.n)
         for _ in range(self.iterations):
             C = self.compute.draw_trusted(loads)
             X = zeros if no_comm else self.comm.draw_trusted(comm_loads)
             kernels.begin_round()
             if kernels.costs.measured or not enc:
-                enc_arr = np.asarray(kernels.encode_time, dtype=float)
-                enc = enc_arr.tolist()
+                enc = np.asarray(kernels.encode_time, dtype=float).tolist()
             given = proto.start_round(env.now, C, X)
             r, t0 = proto.round, env.now
-            if batch:
-                yield from self._batch_round(C + enc_arr, X, given)
-                continue
             self.wake = env.event()
             if proto.decided:
                 self.wake.succeed()  # nobody can answer: failed at once
@@ -409,42 +407,79 @@ class DESServer:
                 yield self.env.timeout(cost)
         return out
 
-    def _batch_round(
-        self, c: np.ndarray, x: np.ndarray, given: np.ndarray
+    def _draws(self, sampler: RoundSampler, loads: np.ndarray) -> Generator[np.ndarray, None, None]:
+        """The sampler's rounds one by one, drawn in blocks of rounds where that gives
+        the same numbers (``draw_rounds`` does, unless a sampler overrides ``draw``)."""
+        left = self.iterations
+        if type(sampler).draw is not RoundSampler.draw:
+            for _ in range(left):
+                yield sampler.draw_trusted(loads)
+            return
+        block = max(1, min(64, 65_536 // len(loads)))
+        while left > 0:
+            b = min(block, left)
+            yield from sampler.draw_rounds(b, loads)
+            left -= b
+
+    def _batch_rounds(
+        self, loads: np.ndarray, comm_loads: np.ndarray, no_comm: bool
     ) -> Generator[simpy.Event, Any, None]:
-        """One round with independent workers (see :meth:`_rounds`)."""
-        env, proto, pool = self.env, self.proto, self.pool
-        now = env.now
-        r = proto.round
-        start = max(now, now + pool.bcast)
-        links = np.asarray(pool.links)[given]
-        arrival = now + ((start - now) + c[given] + links + x[given])  # as the events do
-        if proto.record_workers:
-            for i, ci in zip(given.tolist(), c[given].tolist(), strict=True):
-                proto.worker_started(i, start, start + ci)
-        order = np.argsort(arrival, kind="stable")
-        ids = given[order].tolist()
-        times = arrival[order].tolist()
-        deadline = proto.deadline
-        k = 0
-        while k < len(ids) and not proto.decided:
-            if times[k] > deadline:
-                break
-            proto.on_message(ids[k], r, times[k])
-            k += 1
-        if not proto.decided:
-            proto.on_timeout(deadline)
-        while k < len(ids) and times[k] <= proto.decide_time:  # same instant: in the set
-            proto.on_message(ids[k], r, times[k])
-            k += 1
-        if proto.decide_time > now:
-            yield env.timeout(proto.decide_time - now)
-        out = yield from self._decode()
-        end = env.now
-        while k < len(ids) and times[k] <= end:  # arrived while decoding: late
-            proto.on_message(ids[k], r, times[k])
-            k += 1
-        proto.finish(end, out)
+        """Every round with independent workers (see :meth:`_rounds`): each round's
+        arrivals are computed at dispatch, sorted, and fed to the protocol in order;
+        SimPy only advances the clock to the decision and past the decode."""
+        env, proto, kernels, pool = self.env, self.proto, self.kernels, self.pool
+        n = proto.n
+        links_all = self._links
+        zero_links = not links_all.any()  # (adding an exact 0 changes no time)
+        bcast = pool.bcast
+        costs_measured = kernels.costs.measured
+        enc_arr = np.asarray(kernels.encode_time, dtype=float)
+        enc_zero = not enc_arr.any()
+        zeros = np.zeros(n)
+        comm = None if no_comm else self._draws(self.comm, comm_loads)
+        record = proto.record_workers
+        for C in self._draws(self.compute, loads):
+            X = zeros if comm is None else next(comm)
+            kernels.begin_round()
+            if costs_measured:
+                enc_arr = np.asarray(kernels.encode_time, dtype=float)
+                enc_zero = not enc_arr.any()
+            now = env.now
+            given = proto.start_round(now, C, X)
+            # arrival = now + ((start - now) + (C + encode) + link + X), as the events do
+            cg = C if enc_zero else C + enc_arr
+            links, xg = links_all, X
+            if len(given) != n:
+                cg, links, xg = cg[given], links[given], xg[given]
+            start = max(now, now + bcast)
+            delta = cg if start == now else (start - now) + cg
+            if not zero_links:
+                delta = delta + links
+            if comm is not None:
+                delta = delta + xg
+            arrival = now + delta
+            if record:
+                for i, ci in zip(given.tolist(), cg.tolist(), strict=True):
+                    proto.worker_started(i, start, start + ci)
+            order = np.argsort(arrival, kind="stable")
+            ids = given[order].tolist()
+            times = arrival[order].tolist()
+            deadline = proto.deadline
+            k = proto.feed(ids, times, 0, deadline)
+            if not proto.decided:
+                proto.on_timeout(deadline)
+                k = proto.feed(ids, times, k, deadline)  # (same instant as the timeout)
+            if proto.decide_time > now:
+                yield env.timeout(proto.decide_time - now)
+            R = proto.close()
+            out = kernels.decode(R) if proto.decoded else None
+            if out is not None:
+                cost = out.decode_time + out.update_time
+                if cost > 0:
+                    yield env.timeout(cost)
+            end = env.now
+            proto.feed(ids, times, k, end)  # arrived while decoding: late
+            proto.finish(end, out)
 
     def _timeout(self, r: int) -> Callable[[Any], None]:
         def fire(_e: Any) -> None:

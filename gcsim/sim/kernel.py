@@ -26,6 +26,9 @@ from gcsim.workload.base import Workload
 
 __all__ = ["NUMERICS", "NumericsFlag", "RoundKernels"]
 
+#: decode plans kept (see RoundKernels._plan): about this many worker ids in all
+_PLAN_IDS = 100_000
+
 #: What a decode that ``decode(check=True)`` would refuse in the messages' precision does.
 NUMERICS: dict[str, str] = {
     "warn": "the model is updated with it; one NumericsWarning per run names the worst "
@@ -78,8 +81,15 @@ class RoundKernels:
         self.nnz = code.loads * code.m  # non-zero coefficients of each row of B
         self.encode_time = costs.encode_time(self.nnz, self.q)  # per worker
         self._messages: np.ndarray | None = None
+        self._field_msgs: np.ndarray | None = None  # the messages in the code's field
         self._g: np.ndarray | None = None
         self._gnorm = 1.0
+        # per responder set: (decoder, its problem, message rows read, coefficients);
+        # a few recent sets (they repeat at small n, never at large n)
+        self._plans: dict[tuple[int, ...], tuple[Any, str | None, np.ndarray, np.ndarray]] = {}
+        self._timing: dict[int, KernelOutcome] = {}  # timing only: outcome per |R|
+        self._max_plans = max(16, _PLAN_IDS // code.n)
+        self._real = getattr(code, "_field", "real") != "complex"
         if workload is not None:
             workload.setup(code.k, rng)
             if workload.static:
@@ -93,6 +103,10 @@ class RoundKernels:
         # records (rel_error inf), not reported as a warning per round
         with np.errstate(over="ignore", invalid="ignore"):
             self._messages = self.code.encode(P)
+        field = self.code._msgs_to_field(self._messages)
+        if self._field_msgs is not None and self._field_msgs.dtype != field.dtype:
+            self._plans.clear()  # (plans hold coefficients in the messages' field dtype)
+        self._field_msgs = field
         enc_wall = time.perf_counter() - t0
         if self.costs.measured:
             share = self.nnz / max(1, self.nnz.sum())
@@ -110,62 +124,95 @@ class RoundKernels:
         """Decode the responders' messages, measure, update the model. ``responders``
         are sorted unique worker ids (as the round protocol gives them)."""
         code = self.code
-        t_upd = self.costs.update_time(self.l)
         if self.workload is None:  # timing only: charge a decode reading |R| rows
-            t_dec = self.costs.decode_time(code.m, len(responders), self.q)
-            return KernelOutcome(
-                len(responders), math.nan, math.nan, math.nan, math.nan, t_dec, t_upd, math.nan
-            )
+            out = self._timing.get(len(responders))
+            if out is None:
+                t_dec = self.costs.decode_time(code.m, len(responders), self.q)
+                t_upd = self.costs.update_time(self.l)
+                out = KernelOutcome(
+                    len(responders), math.nan, math.nan, math.nan, math.nan, t_dec, t_upd, math.nan
+                )
+                self._timing[len(responders)] = out  # (frozen: shared by the rounds)
+            return out
+        t_upd = self.costs.update_time(self.l)
         R = tuple(responders.tolist())
-        dec = code._cached_decoder(R)  # built (or found) outside the timed decode
         call = self._calls
         self._calls += 1
-        rows = len(dec.rows)
-        rel = math.nan
         loss = math.nan
-        wall = math.nan
+        if self._messages is None:  # (a workload without messages: nothing to decode)
+            dec = code._cached_decoder(R)
+            rows = len(dec.rows)
+            t_dec = self.costs.decode_time(code.m, rows, self.q)
+            return KernelOutcome(
+                rows, dec.cond, dec.l1_amplification, dec.residual, math.nan, t_dec, t_upd,
+                loss, math.nan,
+            )  # fmt: skip
+        plan = self._plans.get(R)
+        if plan is None:
+            plan = self._plan(R)
+        dec, problem, used, coef = plan
+        rows = len(dec.rows)
         t_dec = self.costs.decode_time(code.m, rows, self.q)
-        if self._messages is not None:
-            dtype = self._messages.dtype
-            problem = code._decode_problem(dec, dtype)
-            refuse = problem is not None and self.numerics == "refuse"
+        dtype = self._messages.dtype
+        refuse = problem is not None and self.numerics == "refuse"
+        assert self._field_msgs is not None and self._g is not None
+        # the trusted decode (code._decode_trusted), its lookups done once per set
+        with np.errstate(all="ignore"):
             t0 = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore"):
-                ghat, _ = code._decode_trusted(R, self._messages, self.l)
+            blocks = coef @ self._field_msgs[used]
+            if self._real and blocks.dtype == dtype:  # (its plain case, inlined)
+                ghat = blocks.reshape(-1)[: self.l]
+            else:
+                ghat = code._blocks_to_gradient(blocks, self.l, dtype)
             wall = time.perf_counter() - t0
-            if self.costs.measured:
-                t_dec = wall
-            assert self._g is not None
-            with np.errstate(all="ignore"):
-                rel = float(np.linalg.norm(ghat - self._g)) / self._gnorm
-            if not math.isfinite(rel):
-                rel = math.inf
-            if problem is not None:
-                self.flags.append(
-                    NumericsFlag(
-                        call,
-                        rel,
-                        dec.cond,
-                        dec.error_estimate(dtype),
-                        code.precision_tolerance(dtype),
-                        dec.residual,
-                        problem,
-                    )
+            d = ghat - self._g
+            rel = math.sqrt(float(d.dot(d))) / self._gnorm  # (= np.linalg.norm(d))
+        if self.costs.measured:
+            t_dec = wall
+        if not math.isfinite(rel):
+            rel = math.inf
+        if problem is not None:
+            self.flags.append(
+                NumericsFlag(
+                    call,
+                    rel,
+                    dec.cond,
+                    dec.error_estimate(dtype),
+                    code.precision_tolerance(dtype),
+                    dec.residual,
+                    problem,
                 )
-            if refuse:
-                # the server refuses the decode before using it: nothing is read, charged
-                # or updated; the measured columns still say what it would have given
-                return KernelOutcome(
-                    0, dec.cond, dec.l1_amplification, dec.residual, rel, 0.0, 0.0, math.nan
-                )
-            t0 = time.perf_counter()
-            self.workload.update(ghat)
-            if self.costs.measured:
-                t_upd = time.perf_counter() - t0
-            loss = self.workload.loss()
+            )
+        if refuse:
+            # the server refuses the decode before using it: nothing is read, charged or
+            # updated; the measured columns still say what it would have given
+            return KernelOutcome(
+                0, dec.cond, dec.l1_amplification, dec.residual, rel, 0.0, 0.0, math.nan
+            )
+        t0 = time.perf_counter()
+        self.workload.update(ghat)
+        if self.costs.measured:
+            t_upd = time.perf_counter() - t0
+        loss = self.workload.loss()
         return KernelOutcome(
             rows, dec.cond, dec.l1_amplification, dec.residual, rel, t_dec, t_upd, loss, wall
         )
+
+    def _plan(self, R: tuple[int, ...]) -> tuple[Any, str | None, np.ndarray, np.ndarray]:
+        """The decoder of a responder set (built or found outside the timed decode), its
+        numerical problem in the messages' precision, the message rows it reads and its
+        coefficients in the messages' field."""
+        code = self.code
+        assert self._messages is not None and self._field_msgs is not None
+        dec = code._cached_decoder(R)
+        problem = code._decode_problem(dec, self._messages.dtype)
+        used = np.asarray(R, dtype=np.intp)[dec.rows]
+        coef = dec._coef_for(self._field_msgs.dtype)
+        plan = (dec, problem, used, coef)
+        if len(self._plans) >= self._max_plans:
+            self._plans.pop(next(iter(self._plans)))  # the oldest
+        self._plans[R] = plan
+        return plan
 
     @property
     def refused(self) -> list[int]:
