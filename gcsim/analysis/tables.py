@@ -91,6 +91,10 @@ class PairedTable:
         Confidence level of the intervals.
     notes : list of str
         What the table is (pairing, interval, what was pooled, what is missing).
+    inexact : list of str
+        Schemes whose code does not recover the exact gradient sum (the registry's
+        ``exact`` flag, e.g. ``ignore-stragglers``): marked ``(inexact)`` in the
+        formatted tables, so a fast estimate never reads as the best exact scheme.
     """
 
     data: pd.DataFrame
@@ -99,6 +103,7 @@ class PairedTable:
     stat: str
     level: float
     notes: list[str] = field(default_factory=list)
+    inexact: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ formatting
     def format(self, fmt: str) -> str:
@@ -131,7 +136,7 @@ class PairedTable:
             "pairs",
         ]
         rows: list[list[str]] = []
-        marked = False
+        marked = marked_inexact = False
         for r in data.to_dict("records"):
             s_txt = _text(r["s"])
             if s_txt != _text(r["s_requested"]):
@@ -144,10 +149,14 @@ class PairedTable:
                 rel = _num(100.0 * r["rel_diff"], 1, sign=True)
                 lo, hi = _num(r["ci_low"] * scale, dec), _num(r["ci_high"] * scale, dec)
                 ci = f"[{lo}, {hi}]" if lo and hi else ""
+            name = str(r["scheme"])
+            if name in self.inexact:
+                name += " (inexact)"
+                marked_inexact = True
             rows.append(
                 [_text(r[b]) for b in self.by]
                 + [
-                    str(r["scheme"]) + (" (reference)" if r["reference"] else ""),
+                    name + (" (reference)" if r["reference"] else ""),
                     s_txt,
                     _text(r["d"]),
                     _num(r["value"] * scale, dec),
@@ -158,6 +167,8 @@ class PairedTable:
                 ]
             )
         notes = list(self.notes)
+        if marked_inexact:
+            notes.append("(inexact): does not recover the exact gradient sum, only an estimate")
         if marked:
             notes.append(
                 "eff. s*: the code runs at this s, not the requested one (s_requested in the CSV)"
@@ -490,7 +501,26 @@ def paired_table(
     data = pd.DataFrame(rows).drop(columns="_order")
     data = data[[*by_cols, *TABLE_COLUMNS]]
     notes = _notes(summary, factors, by_cols, vs, stat, level, resamples, dropped, results, data)
-    return PairedTable(data=data, by=by_cols, reference=vs, stat=stat, level=level, notes=notes)
+    return PairedTable(
+        data=data,
+        by=by_cols,
+        reference=vs,
+        stat=stat,
+        level=level,
+        notes=notes,
+        inexact=_inexact_labels(summary),
+    )
+
+
+def _inexact_labels(summary: pd.DataFrame) -> list[str]:
+    """The labels whose code the registry says is inexact (unknown codes count as exact)."""
+    if "code" not in summary.columns or "scheme" not in summary.columns:
+        return []
+    from gcsim.analysis.headline import _registry_exactness
+
+    code_of = dict(zip(summary["scheme"].astype(str), summary["code"].astype(str), strict=False))
+    exact = _registry_exactness(set(code_of.values()))
+    return sorted(label for label, code in code_of.items() if not exact.get(code, True))
 
 
 def _sortable(v: Any) -> tuple[int, Any]:

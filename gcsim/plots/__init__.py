@@ -41,6 +41,8 @@ from gcsim.plots.stability import (
     stability_vs_n_data,
 )
 from gcsim.plots.style import (
+    DISTINCT_SLOTS,
+    EXTRA_COLORS,
     LINESTYLES,
     MARKERS,
     OKABE_ITO,
@@ -56,7 +58,9 @@ from gcsim.plots.tradeoff import TRADEOFF_COLUMNS, plot_tradeoff_d_vs_m, tradeof
 __all__ = [
     "CDF_COLUMNS",
     "DECODE_COLUMNS",
+    "DISTINCT_SLOTS",
     "DTYPE_LINESTYLES",
+    "EXTRA_COLORS",
     "FIGURES",
     "LINESTYLES",
     "LOSS_COLUMNS",

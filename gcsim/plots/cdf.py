@@ -18,12 +18,34 @@ from gcsim.plots._data import (
     plottable,
     single_values,
 )
-from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
+from gcsim.plots.style import (
+    SchemeStyle,
+    add_legend,
+    empty_state,
+    layer_kwargs,
+    overlap_layers,
+    scheme_rows,
+    styled_axes,
+)
 
-__all__ = ["CDF_COLUMNS", "plot_round_time_cdf", "round_time_cdf_data"]
+__all__ = ["CDF_COLUMNS", "HEAVY_TAIL_RATIO", "plot_round_time_cdf", "round_time_cdf_data"]
 
 #: Columns of :func:`round_time_cdf_data`.
 CDF_COLUMNS = ("scheme", "n", "s", "duration", "cdf")
+
+#: The CDF's time axis is logarithmic when the longest round is this many times the
+#: median one (a linear axis would squash every curve against zero).
+HEAVY_TAIL_RATIO = 20.0
+
+
+def wants_log_time(durations: np.ndarray) -> bool:
+    """Whether round times are heavy-tailed enough for a log time axis: all positive,
+    and the longest at least :data:`HEAVY_TAIL_RATIO` times the median."""
+    d = np.asarray(durations, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0 or (d <= 0).any():
+        return False
+    return bool(d.max() >= HEAVY_TAIL_RATIO * float(np.median(d)))
 
 
 def round_time_cdf_data(
@@ -86,10 +108,13 @@ def plot_round_time_cdf(
     *,
     ax: Axes | None = None,
     styles: Mapping[str, SchemeStyle] | None = None,
-    logx: bool = False,
+    logx: bool | None = None,
     title: str | None = None,
 ) -> Axes:
     """Draw :func:`round_time_cdf_data`: one step curve per scheme.
+
+    Curves that coincide (two codes with the same round times) are drawn dashed over
+    one another (:func:`~gcsim.plots.style.layer_kwargs`), so both stay visible.
 
     Parameters
     ----------
@@ -97,8 +122,10 @@ def plot_round_time_cdf(
         The output of :func:`round_time_cdf_data`.
     ax, styles, title
         As in :func:`gcsim.plots.plot_round_time_vs_s`.
-    logx : bool
-        Log-scale time axis (for heavy-tailed delays).
+    logx : bool or None
+        Log-scale time axis. ``None`` (default): log when the round times are
+        heavy-tailed (:func:`wants_log_time`), so that the curves are not squashed
+        against zero by a few very long rounds; the axis label says "log scale".
 
     Returns
     -------
@@ -109,21 +136,30 @@ def plot_round_time_cdf(
         ax.set_title(title or "Round time CDF" + (f" ({', '.join(where)})" if where else ""))
         if data.empty:
             return empty_state(ax, "no decoded rounds in the records")
-        for scheme, style, g in scheme_rows(data, styles):
+        rows = scheme_rows(data, styles)
+        curves = []
+        for scheme, _, g in rows:
             x = g["duration"].to_numpy(float)
             y = g["cdf"].to_numpy(float)
-            x = np.concatenate([[x[0]], x])
-            y = np.concatenate([[0.0], y])
+            curves.append((scheme, np.concatenate([[x[0]], x]), np.concatenate([[0.0], y])))
+        layers = overlap_layers([(k, y, x) for k, x, y in curves], log=True)  # same steps
+        for (scheme, style, _), (_, x, y) in zip(rows, curves, strict=True):
             ax.step(
                 x,
                 y,
                 where="post",
-                color=style.color,
-                linestyle=style.linestyle,
                 label=style.legend(scheme),
+                **{
+                    "color": style.color,
+                    "linestyle": style.linestyle,
+                    **layer_kwargs(layers[scheme]),
+                },
             )
+        if logx is None:
+            logx = wants_log_time(data["duration"].to_numpy(float))
         if logx and (data["duration"] > 0).all():
             ax.set_xscale("log")
+            ax.set_xlabel("round time t (s, simulated; log scale)")
         ax.set_ylim(0.0, 1.02)
         add_legend(ax, title="scheme")
         return ax

@@ -10,7 +10,15 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from gcsim.plots._data import ResultsLike, labels, left_out, num, ok_summary, plottable
-from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
+from gcsim.plots.style import (
+    SchemeStyle,
+    add_legend,
+    empty_state,
+    layer_kwargs,
+    overlap_layers,
+    scheme_rows,
+    styled_axes,
+)
 
 __all__ = ["DECODE_COLUMNS", "decode_time_vs_n_data", "plot_decode_time_vs_n"]
 
@@ -107,11 +115,16 @@ def plot_decode_time_vs_n(
         if data.empty:
             return empty_state(ax, "no decode times measured")
         ax.set_yscale("log")
-        for scheme, style, rows in scheme_rows(data, styles):
-            g = rows.sort_values("n")
+        rows_all = [(k, st, r.sort_values("n")) for k, st, r in scheme_rows(data, styles)]
+        layers = overlap_layers(
+            [(k, g["n"].to_numpy(float), g["mean"].to_numpy(float)) for k, _, g in rows_all],
+            log=True,
+        )
+        for scheme, style, g in rows_all:
             x = g["n"].to_numpy(float)
             y = g["mean"].to_numpy(float) * factor
-            ax.plot(x, y, label=style.legend(scheme), **style.line_kwargs())
+            kw = {**style.line_kwargs(), **layer_kwargs(layers[scheme])}
+            ax.plot(x, y, label=style.legend(scheme), **kw)
             if (g["max"] > g["min"]).any():
                 ax.fill_between(
                     x,

@@ -17,7 +17,15 @@ from gcsim.plots._data import (
     plottable,
     single_values,
 )
-from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
+from gcsim.plots.style import (
+    SchemeStyle,
+    add_legend,
+    empty_state,
+    layer_kwargs,
+    overlap_layers,
+    scheme_rows,
+    styled_axes,
+)
 
 __all__ = ["LOSS_COLUMNS", "loss_vs_time_data", "plot_loss_vs_time"]
 
@@ -123,10 +131,15 @@ def plot_loss_vs_time(
         ax.set_title(title or "Training loss vs time" + (f" ({', '.join(where)})" if where else ""))
         if data.empty:
             return empty_state(ax, "no finite training loss\n(the scenario trains no model)")
-        for scheme, style, g in scheme_rows(data, styles):
+        rows = scheme_rows(data, styles)
+        layers = overlap_layers(
+            [(k, g["time"].to_numpy(float), g["loss"].to_numpy(float)) for k, _, g in rows]
+        )
+        for scheme, style, g in rows:
             kw: dict[str, Any] = {"color": style.color, "linestyle": style.linestyle}
             if len(g) <= 20:
                 kw.update(marker=style.marker, fillstyle=style.fillstyle)
+            kw.update(layer_kwargs(layers[scheme]))
             label = style.legend(scheme)
             ax.plot(g["time"].to_numpy(float), g["loss"].to_numpy(float), label=label, **kw)
         if logy and (data["loss"] > 0).all():

@@ -22,7 +22,15 @@ from gcsim.plots._data import (
     plottable,
     single_values,
 )
-from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
+from gcsim.plots.style import (
+    SchemeStyle,
+    add_legend,
+    empty_state,
+    layer_kwargs,
+    overlap_layers,
+    scheme_rows,
+    styled_axes,
+)
 
 __all__ = ["ROUND_TIME_COLUMNS", "plot_round_time_vs_s", "round_time_vs_s_data"]
 
@@ -143,6 +151,10 @@ def plot_round_time_vs_s(
 ) -> Axes:
     """Draw :func:`round_time_vs_s_data`: one line per scheme, its CI as a band.
 
+    Lines that coincide (two codes with the same round times) are drawn dashed over
+    one another with smaller markers (:func:`~gcsim.plots.style.layer_kwargs`), so
+    both stay visible.
+
     Parameters
     ----------
     data : DataFrame
@@ -168,11 +180,15 @@ def plot_round_time_vs_s(
         if data.empty:
             return empty_state(ax, "no successful points with a finite mean round time")
         level = float(data["level"].iloc[0]) if "level" in data.columns else 0.95
-        for scheme, style, rows in scheme_rows(data, styles):
-            g = rows.sort_values("s")
+        rows_all = [(k, st, r.sort_values("s")) for k, st, r in scheme_rows(data, styles)]
+        layers = overlap_layers(
+            [(k, g["s"].to_numpy(float), g["mean"].to_numpy(float)) for k, _, g in rows_all]
+        )
+        for scheme, style, g in rows_all:
             x = g["s"].to_numpy(float)
             y = g["mean"].to_numpy(float)
-            ax.plot(x, y, label=style.legend(scheme), **style.line_kwargs())
+            kw = {**style.line_kwargs(), **layer_kwargs(layers[scheme])}
+            ax.plot(x, y, label=style.legend(scheme), **kw)
             asked = g["s_requested"] if "s_requested" in g.columns else [""] * len(g)
             for xi, yi, req in zip(x, y, asked, strict=True):
                 if isinstance(req, str) and req and req != str(as_int_if_whole(xi)):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -24,7 +25,12 @@ from gcsim.plots._data import (
     single_values,
     summary_of,
 )
-from gcsim.plots.cdf import plot_round_time_cdf, round_time_cdf_data
+from gcsim.plots.cdf import (
+    HEAVY_TAIL_RATIO,
+    plot_round_time_cdf,
+    round_time_cdf_data,
+    wants_log_time,
+)
 from gcsim.plots.decode_time import decode_time_vs_n_data, plot_decode_time_vs_n
 from gcsim.plots.loss import loss_vs_time_data, plot_loss_vs_time
 from gcsim.plots.round_time import plot_round_time_vs_s, round_time_vs_s_data
@@ -32,7 +38,7 @@ from gcsim.plots.stability import plot_stability_vs_n, stability_vs_n_data
 from gcsim.plots.style import SchemeStyle, add_legend, new_axes, scheme_styles, style_context
 from gcsim.plots.tradeoff import plot_tradeoff_d_vs_m, tradeoff_d_vs_m_data
 
-__all__ = ["FIGURES", "FigurePlan", "figure_plan", "plot_results"]
+__all__ = ["FIGURES", "MAX_FACETS", "FigurePlan", "facets", "figure_plan", "plot_results"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +107,132 @@ def _nums(summary: pd.DataFrame, col: str) -> list[Any]:
     return [as_int_if_whole(v) for v in sorted(vals)]
 
 
+#: Most panels a figure gets for the values of a swept factor it does not show on an
+#: axis (policy, precision, a delay parameter...); beyond, one value is picked and said.
+MAX_FACETS = 4
+
+#: Swept factors each figure shows itself (on an axis, by picking one value with a
+#: note, or by line style), so they never make panels of their own.
+_HANDLED = {
+    "round_time_vs_s": {"cluster.n", "code.s"},
+    "round_time_cdf": {"cluster.n", "code.s"},
+    "loss_vs_time": {"cluster.n", "code.s"},
+}
+
+
+@dataclass(eq=False)
+class _Subset:
+    """The summary and records of one facet (a :class:`ResultsLike`)."""
+
+    summary: pd.DataFrame
+    records: pd.DataFrame
+    factors: list[str] = field(default_factory=list)
+
+
+def swept_factors(results: ResultsLike) -> list[str]:
+    """The swept factors of the results (``Results.factors``; else the dotted columns of
+    the summary, such as ``cluster.policy``) that take more than one value among the
+    successful points."""
+    ok = ok_summary(results)
+    names = getattr(results, "factors", None)
+    if not names:
+        names = [c for c in ok.columns if "." in str(c)]
+    return [f for f in names if f in ok.columns and ok[f].astype(str).nunique() > 1]
+
+
+def _short(factor: str) -> str:
+    return factor.split(".", 1)[1] if factor.startswith(("cluster.", "scenario.")) else factor
+
+
+def facets(results: ResultsLike, handled: set[str]) -> tuple[list[tuple[str, ResultsLike]], str]:
+    """One ``(title, subset)`` per combination of the swept factors not in ``handled``
+    that vary, at most :data:`MAX_FACETS`; beyond, the most common combination (ties:
+    the first in sorted order) with a note saying so. No such factor: the results
+    whole, no title. Returns the facets and the note (``""`` when nothing was
+    picked)."""
+    varying = [f for f in swept_factors(results) if f not in handled]
+    if not varying:
+        return [("", results)], ""
+    summary, records = summary_of(results), records_of(results)
+    ok = ok_summary(results)
+    keys = ok[varying].astype(str).apply(tuple, axis=1)
+    counts = keys.value_counts(sort=False)
+    combos = sorted(counts.index, key=lambda c: tuple(_sort_key(v) for v in c))
+    note = ""
+    if len(combos) > MAX_FACETS:
+        top = max(combos, key=lambda c: (counts[c], -combos.index(c)))
+        others = {f: sorted(set(ok[f].astype(str)), key=_sort_key) for f in varying}
+        note = (
+            f"at {_combo_text(varying, top)}: one of "
+            + "; ".join(f"{_short(f)} = {', '.join(v)}" for f, v in others.items())
+            + f" ({len(combos)} combinations, more than {MAX_FACETS} panels)"
+        )
+        combos = [top]
+    out: list[tuple[str, ResultsLike]] = []
+    for combo in combos:
+        sel_s = np.ones(len(summary), dtype=bool)
+        sel_r = np.ones(len(records), dtype=bool)
+        for f, v in zip(varying, combo, strict=True):
+            sel_s &= (summary[f].astype(str) == v).to_numpy()
+            if f in records.columns:
+                sel_r &= (records[f].astype(str) == v).to_numpy()
+        sub = _Subset(summary[sel_s], records[sel_r] if len(records) else records)
+        out.append((_combo_text(varying, combo), sub))
+    return out, note
+
+
+def _sort_key(v: str) -> tuple[int, Any]:
+    try:
+        return (0, float(v))
+    except ValueError:
+        return (1, v)
+
+
+def _combo_text(factors: Sequence[str], combo: Sequence[str]) -> str:
+    return ", ".join(f"{_short(f)} = {v}" for f, v in zip(factors, combo, strict=True))
+
+
+def _concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The facets' data in one table, their left-out notes kept."""
+    nonempty = [p for p in parts if not p.empty]
+    out = pd.concat(nonempty, ignore_index=True) if nonempty else parts[0].iloc[0:0].copy()
+    notes = [x for p in parts for x in p.attrs.get("left_out", [])]
+    out.attrs = {"left_out": notes} if notes else {}
+    return out
+
+
+def _faceted(
+    plan: FigurePlan, results: ResultsLike, fn: Callable[..., pd.DataFrame], **kw: Any
+) -> None:
+    """Fill ``plan`` with the data of every facet of ``results`` (``fn(subset, **kw)``):
+    ``plan.options["facets"]`` holds ``(title, data)``; ``plan.data`` all of them."""
+    subsets, note = facets(results, _HANDLED.get(plan.name, set()))
+    parts = [(title, fn(sub, **kw)) for title, sub in subsets]
+    parts = [(t, d) for t, d in parts if not d.empty] or parts[:1]
+    plan.data = _concat([d for _, d in parts])
+    if plan.data.empty and plan.reason is None:
+        plan.reason = "no data in any panel"
+    if len(parts) > 1:
+        plan.options["facets"] = parts
+        plan.note = "; ".join(x for x in (plan.note, "one panel per " + _facet_names(parts)) if x)
+    elif parts[0][0]:
+        plan.options["facets"] = parts
+    if note:
+        plan.note = "; ".join(x for x in (plan.note, note) if x)
+
+
+def _facet_names(parts: Sequence[tuple[str, pd.DataFrame]]) -> str:
+    return " | ".join(t for t, _ in parts)
+
+
+def _n_note(results: ResultsLike, n_used: Any) -> str:
+    """ "at n = X of a, b, c" when the results hold several n; else ``""``."""
+    all_n = _nums(ok_summary(results), "n")
+    if len(all_n) > 1:
+        return f"at n = {n_used}: the most common n, ties to the largest, of {_join(all_n)}"
+    return ""
+
+
 def figure_plan(results: ResultsLike) -> list[FigurePlan]:
     """Run every data function and decide which figures have what they need.
 
@@ -130,6 +262,7 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
             plan.note = (
                 f"at n = {n_used}: the most common n, ties to the largest, of {_join(all_n)}"
             )
+        _faceted(plan, results, round_time_vs_s_data, n=n_used)
         if plan.data.groupby("scheme")["s"].nunique().max() < 2:
             plan.reason = f"s does not vary (one s per scheme at n = {n_used})"
         moved = [
@@ -148,7 +281,16 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
         shared = [as_int_if_whole(v) for v in per_s.index[per_s >= 2]]
         panels = shared or _values(data, "s")
         lone = [v for v in _values(data, "s") if v not in panels]
-        if len(panels) > MAX_TRADEOFF_PANELS:
+        # a panel in which every code sends full-length messages (m = 1) shows one
+        # column of markers on the bound: no trade-off to see, so it is left out
+        flat = [v for v in panels if (data.loc[data["s"] == v, "m"] <= 1).all()]
+        panels = [v for v in panels if v not in flat]
+        if not panels:
+            plan.reason = (
+                "every code runs at m = 1 (full-length messages): no computation vs "
+                "communication trade-off to show"
+            )
+        elif len(panels) > MAX_TRADEOFF_PANELS:
             counts = data[data["s"].isin(panels)].groupby("s")["points"].sum()
             top = as_int_if_whole(counts[counts == counts.max()].index.max())
             plan.note = f"one panel, s = {top}, the most common of s = " + _join(panels)
@@ -157,6 +299,10 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
             plan.note = "one panel per s: " + _join(panels)
         if lone:
             plan.note += f"; s = {_join(lone)} left out (one scheme only)"
+        if flat and panels:
+            plan.note += f"; s = {_join(flat)} left out (every code at m = 1)"
+        for picked in data.attrs.get("picked", []):
+            plan.note = f"{picked}; {plan.note}"
         plan.options["panels"] = panels
     plans.append(plan)
 
@@ -169,13 +315,20 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
     _needs_two_n(plan)
     if plan.drawn and plan.data["failed"].any():
         plan.note = "crosses at the top mark numerical failures (inf)"
+    _pooled_note(plan, results, {"cluster.n", "workload.dtype"}, "worst value over")
     plans.append(plan)
 
     plan = _plan("round_time_cdf", round_time_cdf_data(results), "no decoded round in the records")
     if records_of(results).empty:
         plan.reason = "no per-round records (load the results with records=True)"
     elif plan.drawn:
-        plan.note = _join(single_values(plan.data, _CLUSTER))
+        n_used, s_used = plan.data["n"].iloc[0], plan.data["s"].iloc[0]
+        plan.note = _join([_n_note(results, n_used) or f"n = {n_used}", *_s_note(plan.data)])
+        _faceted(plan, results, round_time_cdf_data, n=n_used, s=s_used)
+        plan.options["logx"] = wants_log_time(plan.data["duration"].to_numpy(float))
+        if plan.options["logx"]:
+            plan.note += "; log time axis (heavy tail: the longest round is over "
+            plan.note += f"{HEAVY_TAIL_RATIO:g} times the median)"
     plans.append(plan)
 
     plan = _plan(
@@ -184,7 +337,16 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
         "no finite training loss: the scenario trains no model",
     )
     if plan.drawn:
-        plan.note = _join([*single_values(plan.data, _CLUSTER), "one run per scheme"])
+        n_used, s_used = plan.data["n"].iloc[0], plan.data["s"].iloc[0]
+        plan.note = _join(
+            [
+                _n_note(results, n_used) or f"n = {n_used}",
+                *_s_note(plan.data),
+                *single_values(plan.data, {"replicate": "replicate"}),
+                "one run per scheme",
+            ]
+        )
+        _faceted(plan, results, loss_vs_time_data, n=n_used, s=s_used)
     plans.append(plan)
 
     plan = _plan(
@@ -193,6 +355,7 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
         "no successful point has a measured decode time",
     )
     _needs_two_n(plan)
+    _pooled_note(plan, results, {"cluster.n"}, "mean (band: smallest to largest) over")
     plans.append(plan)
     for plan in plans:  # values that could not be drawn are said, never silently dropped
         extra = left_out_note(plan.data)
@@ -201,6 +364,22 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
         elif extra:
             plan.reason = f"{plan.reason} ({extra})"
     return plans
+
+
+def _pooled_note(plan: FigurePlan, results: ResultsLike, shown: set[str], how: str) -> None:
+    """Say which swept factors a figure combines (it draws one value per scheme and n)."""
+    pooled = [f for f in swept_factors(results) if f not in shown]
+    if plan.drawn and pooled:
+        ok = ok_summary(results)
+        parts = [
+            f"{_short(f)} = {', '.join(sorted(set(ok[f].astype(str)), key=_sort_key))}"
+            for f in pooled
+        ]
+        plan.note = "; ".join(x for x in (plan.note, f"{how} {'; '.join(parts)}") if x)
+
+
+def _s_note(data: pd.DataFrame) -> list[str]:
+    return single_values(data, {"s": "requested s"})
 
 
 def _plan(name: str, data: pd.DataFrame, empty: str) -> FigurePlan:
@@ -246,9 +425,32 @@ def _draw(plan: FigurePlan, styles: Mapping[str, SchemeStyle]) -> Figure:
         "loss_vs_time": plot_loss_vs_time,
         "decode_time_vs_n": plot_decode_time_vs_n,
     }
-    fig, axs = new_axes()
-    draw[name](data, ax=axs[0], styles=styles)
+    extra: dict[str, Any] = {"logx": plan.options["logx"]} if "logx" in plan.options else {}
+    parts: list[tuple[str, pd.DataFrame]] = plan.options.get("facets") or [("", data)]
+    fig, axs = new_axes(len(parts), width=None if len(parts) == 1 else 4.6 * len(parts) + 2.4)
+    for ax, (title, part) in zip(axs, parts, strict=True):
+        draw[name](part, ax=ax, styles=styles, **extra)
+        if title:
+            ax.set_title(f"{ax.get_title()}\n{title}")
+    if len(axs) > 1:  # one legend, right of the last panel, for the schemes of every panel
+        _shared_legend(axs, styles)
     return fig
+
+
+def _shared_legend(axs: Sequence[Any], styles: Mapping[str, SchemeStyle]) -> None:
+    handles: dict[str, Any] = {}
+    title = ""
+    for ax in axs:
+        leg = ax.get_legend()
+        if leg is not None:
+            title = leg.get_title().get_text() or title
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(lab, h)
+            leg.remove()
+    legends = [st.legend(label) for label, st in styles.items()]
+    order = [k for k in legends if k in handles] + [k for k in handles if k not in legends]
+    with style_context():
+        add_legend(axs[-1], [handles[k] for k in order], order, title=title or None)
 
 
 def _caption(fig: Figure, text: str) -> None:

@@ -16,13 +16,16 @@ from gcsim.plots._data import ResultsLike, labels, num, ok_summary
 from gcsim.plots.style import (
     SchemeStyle,
     empty_state,
+    layer_kwargs,
     new_axes,
     ordered,
+    overlap_layers,
     resolve_styles,
     style_context,
 )
 
 __all__ = [
+    "COND_CAP",
     "DTYPE_LINESTYLES",
     "STABILITY_COLUMNS",
     "STABILITY_METRICS",
@@ -58,6 +61,11 @@ FAIL_Y = 0.95
 
 #: Relative errors above this are failed decodes (drawn as failure markers).
 ERROR_CAP = 10.0
+
+#: Condition numbers above 1/eps of float64 (about 4.5e15) mean the decoder carries no
+#: correct digit in float64: the axis stops there and larger values (inf included) are
+#: drawn at the cap, marked "beyond float64".
+COND_CAP = float(1.0 / np.finfo(np.float64).eps)
 
 
 def _dtype_text(x: Any) -> str:
@@ -125,10 +133,14 @@ def plot_stability_vs_n(
 
     Left: worst relative error; right: worst condition number; x: n. One line per
     (scheme, dtype): colour and marker name the scheme, solid is float64 and dashed
-    float32. A failed (scheme, dtype, n) — an infinite value — is a cross in the
-    scheme's colour near the top of the panel, outside the data range. Exact zeros
-    (no error at all) cannot sit on a log axis and are drawn at the panel's floor, a
-    decade under the smallest positive value; the panel title says so.
+    float32. A failed decode (an infinite relative error, or one above
+    :data:`ERROR_CAP`) is a cross in the scheme's colour near the top of the error
+    panel, outside the data range. The condition axis stops at :data:`COND_CAP`
+    (1/eps of float64): larger values, inf included, are drawn at the cap (a dotted
+    line) with a hollow triangle, "beyond float64" in the legend. Exact zeros (no error
+    at all) cannot sit on a log axis and are drawn at the panel's floor, a decade under
+    the smallest positive value; the panel title says so. Lines that coincide are drawn
+    dashed over one another (:func:`~gcsim.plots.style.layer_kwargs`).
 
     Parameters
     ----------
@@ -142,9 +154,10 @@ def plot_stability_vs_n(
     Returns
     -------
     tuple of Axes
-        (relative error panel, condition number panel). The scheme legend is the
-        condition panel's legend (outside, right); the precision legend (line styles,
-        failure cross) is the error panel's.
+        (relative error panel, condition number panel). Both legends are outside the
+        data, right of the condition panel: the scheme legend at the top (its
+        ``get_legend()``), the precision legend (line styles, failure cross, "beyond
+        float64") at the bottom (an extra artist of that panel).
     """
     with style_context():
         if axes is None:
@@ -154,7 +167,7 @@ def plot_stability_vs_n(
         ax_err, ax_cond = axes[0], axes[1]
         st = resolve_styles(data["scheme"] if "scheme" in data.columns else [], styles)
         names = ordered(data["scheme"] if "scheme" in data.columns else [], st)
-        any_failed = False
+        any_failed = any_beyond = False
         dtypes: list[str] = []
         for ax, metric in ((ax_err, "rel_error"), (ax_cond, "cond")):
             _, ylabel, title = STABILITY_METRICS[metric]
@@ -174,41 +187,87 @@ def plot_stability_vs_n(
             floor = float(pos.min()) / 10.0 if len(pos) else 1e-17
             fail_tr = blended_transform_factory(ax.transData, ax.transAxes)
             clipped = panel_failed = False
+            series: list[tuple[str, str, str, np.ndarray, np.ndarray]] = []
             for scheme in names:
                 for dtype, g in part[part["scheme"] == scheme].groupby("dtype", sort=True):
-                    dtype = str(dtype)
-                    if dtype not in dtypes:
-                        dtypes.append(dtype)
                     g = g.sort_values("n")
-                    x = g["n"].to_numpy(float)
                     y = g["value"].to_numpy(float)
-                    clipped |= bool(np.any(y == 0))
+                    series.append(
+                        (f"{scheme}\0{dtype}", scheme, str(dtype), g["n"].to_numpy(float), y)
+                    )
+            shown_y = [np.minimum(y, COND_CAP) if metric == "cond" else y for *_, y in series]
+            layers = overlap_layers(
+                [(key, x, y) for (key, _, _, x, _), y in zip(series, shown_y, strict=True)],
+                log=True,
+            )
+            for key, scheme, dtype, x, y in series:
+                if dtype not in dtypes:
+                    dtypes.append(dtype)
+                clipped |= bool(np.any(y == 0))
+                if metric == "cond":
+                    beyond = ~(y <= COND_CAP)  # inf and NaN-free values above the cap
+                    ok_y = np.ones_like(y, dtype=bool)
+                    y_line = np.maximum(np.minimum(y, COND_CAP), floor)
+                else:
+                    beyond = np.zeros_like(y, dtype=bool)
                     ok_y = np.isfinite(y) & (y <= cap)
                     y_line = np.where(ok_y, np.maximum(y, floor), np.nan)
-                    ls = DTYPE_LINESTYLES.get(dtype, ":")
-                    ax.plot(
-                        x,
-                        y_line,
+                ls = DTYPE_LINESTYLES.get(dtype, ":")
+                ax.plot(
+                    x,
+                    y_line,
+                    **{
                         **st[scheme].marker_kwargs(),
-                        linestyle=ls,
-                        label=f"{st[scheme].legend(scheme)} ({dtype})",
+                        "linestyle": ls,
+                        **layer_kwargs(layers[key]),
+                    },
+                    label=f"{st[scheme].legend(scheme)} ({dtype})",
+                )
+                if beyond.any():
+                    any_beyond = True
+                    ax.plot(
+                        x[beyond],
+                        np.full(int(beyond.sum()), COND_CAP),
+                        linestyle="none",
+                        marker="^",
+                        fillstyle="none",
+                        markersize=11,
+                        markeredgewidth=1.6,
+                        color=st[scheme].color,
+                        label=f"_beyond float64 {scheme} ({dtype})",
+                        zorder=4,
                     )
-                    bad = ~ok_y
-                    if bad.any():
-                        any_failed = panel_failed = True
-                        ax.plot(
-                            x[bad],
-                            np.full(bad.sum(), FAIL_Y),
-                            transform=fail_tr,
-                            linestyle="none",
-                            marker="x",
-                            markersize=9,
-                            markeredgewidth=2.0,
-                            color=st[scheme].color,
-                            label=f"_failed {scheme} ({dtype})",
-                            clip_on=False,
-                        )
-            if not len(pos):
+                bad = ~ok_y
+                if bad.any():
+                    any_failed = panel_failed = True
+                    ax.plot(
+                        x[bad],
+                        np.full(bad.sum(), FAIL_Y),
+                        transform=fail_tr,
+                        linestyle="none",
+                        marker="x",
+                        markersize=9,
+                        markeredgewidth=2.0,
+                        color=st[scheme].color,
+                        label=f"_failed {scheme} ({dtype})",
+                        clip_on=False,
+                    )
+            if metric == "cond" and np.any(~(vals <= COND_CAP / 10.0)):
+                # near or beyond the cap: show the cap line and stop the axis just above
+                ax.axhline(COND_CAP, color="0.35", linestyle=":", linewidth=1.0, zorder=1)
+                ax.text(
+                    0.01,
+                    COND_CAP,
+                    "1/ε of float64",
+                    transform=blended_transform_factory(ax.transAxes, ax.transData),
+                    ha="left",
+                    va="bottom",
+                    fontsize=7.5,
+                    color="0.35",
+                )
+                lo = ax.get_ylim()[0]
+                ax.set_ylim(lo, COND_CAP * 10.0 ** max(1.0, 0.08 * np.log10(COND_CAP / lo)))
+            elif not len(pos):
                 ax.set_ylim(*((1e-17, 1.0) if metric == "rel_error" else (1.0, 1e17)))
             elif panel_failed:  # head room: the data stay under 85% of the height
                 lo, hi = np.log10(ax.get_ylim())
@@ -232,10 +291,34 @@ def plot_stability_vs_n(
                     label=f"failed (inf, or error > {ERROR_CAP:g})",
                 )
             )
+        if any_beyond:
+            style_handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color="0.2",
+                    linestyle="none",
+                    marker="^",
+                    fillstyle="none",
+                    markersize=9,
+                    markeredgewidth=1.6,
+                    label=f"beyond float64 (κ > 1/ε\n≈ {COND_CAP:.1e}): at the cap",
+                )
+            )
+        # both legends right of the condition panel, outside the data of either panel
+        precision = None
         if style_handles:
-            ax_err.legend(handles=style_handles, title="precision", loc="best")
+            precision = ax_cond.legend(
+                handles=style_handles,
+                title="precision",
+                loc="lower left",
+                bbox_to_anchor=(1.02, 0.0),
+                borderaxespad=0.0,
+            )
         shown = [x for x in names if not data.empty and (data["scheme"] == x).any()]
         if shown:
+            if precision is not None:
+                ax_cond.add_artist(precision)  # kept when the scheme legend replaces it
             handles = [
                 Line2D([], [], **st[x].marker_kwargs(), label=st[x].legend(x)) for x in shown
             ]

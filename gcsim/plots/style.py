@@ -5,14 +5,24 @@ Every registered scheme declares its own colour and marker
 common forms of colour blindness) and whether it is exact: an inexact scheme is drawn
 with a hollow marker and a dashed line, and its legend label ends in ``" (inexact)"``.
 Registered schemes always get the same slot, in the registry order
-(:func:`gcsim.codes.schemes`). A label derived from a registry name
-(``"grouped-gaussian"``, the scenario's default label for a scheme with options) takes
-its family's slot when no other label of the family has it; any other label takes the
-free slots in sorted order. So within one set of results every label has one style in
-every figure (pass the same ``styles`` to every drawing function, as
-:func:`gcsim.plots.plot_results` does). When the eight colours run out, slots repeat a
-colour with another marker and line style, so every (colour, marker) pair stays distinct
-for the first 64 labels.
+(:func:`gcsim.codes.schemes`), and keep their declared colour and marker unless an
+earlier label of the same results has it already: then they take a spare one, so that
+no two labels of one set of results share a colour or a marker (up to 15 labels). A
+label derived from a registry name (``"grouped-gaussian"``, the scenario's default
+label for a scheme with options) takes its family's slot when no other label of the
+family has it; any other label takes the free slots in sorted order. So within one set
+of results every label has one style in every figure (pass the same ``styles`` to every
+drawing function, as :func:`gcsim.plots.plot_results` does). The slots' own colours are
+the eight Okabe–Ito ones, then seven of Paul Tol's "muted" scheme
+(:data:`EXTRA_COLORS`), each with a marker of its own (:data:`SLOT_MARKERS`): the first
+:data:`DISTINCT_SLOTS` slots all differ in colour and in marker. Beyond, slots repeat a
+colour with another marker and line style, so every (colour, marker) pair stays
+distinct for the first 60 labels.
+
+Series that coincide (two codes with the same round times, such as ``frc`` and
+``grouped`` at m = 1) would hide one another: :func:`overlap_layers` finds them, and
+:func:`layer_kwargs` draws each later one dashed over a thinner marker, higher in the
+z-order, so the one underneath shows through the gaps.
 
 Nothing here changes matplotlib's global state: :func:`style_context` is a local
 ``matplotlib.rc_context`` that the drawing functions enter while they create artists.
@@ -36,15 +46,20 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "DISTINCT_SLOTS",
+    "EXTRA_COLORS",
     "LINESTYLES",
     "MARKERS",
     "OKABE_ITO",
+    "PALETTE",
     "RC",
     "REGISTRY_ORDER",
     "SchemeStyle",
     "add_legend",
     "empty_state",
+    "layer_kwargs",
     "new_axes",
+    "overlap_layers",
     "registry_family",
     "registry_order",
     "scheme_rows",
@@ -67,7 +82,28 @@ REGISTRY_ORDER: tuple[str, ...] = registry_order()
 #: Line styles, one per pass round the palette.
 LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
 
-_SLOTS = len(OKABE_ITO) * len(MARKERS)
+#: Colours of the slots after the eight Okabe–Ito ones: Paul Tol's "muted" scheme (also
+#: safe for colour-blind readers), none of them an Okabe–Ito colour.
+EXTRA_COLORS: tuple[str, ...] = (
+    "#882255",  # wine
+    "#44AA99",  # teal
+    "#999933",  # olive
+    "#332288",  # indigo
+    "#AA4499",  # purple
+    "#661100",  # brown
+    "#888888",  # grey
+)
+
+#: Every slot colour, in slot order.
+PALETTE: tuple[str, ...] = (*OKABE_ITO, *EXTRA_COLORS)
+
+#: One marker per slot colour (the registry's eight, then seven more).
+SLOT_MARKERS: tuple[str, ...] = (*MARKERS, "h", "p", "<", ">", "d", "H", "1")
+
+#: Slots whose colours and markers all differ from one another.
+DISTINCT_SLOTS = len(PALETTE)
+
+_SLOTS = DISTINCT_SLOTS * len(LINESTYLES)
 
 #: Local matplotlib settings of every figure (entered with :func:`style_context`).
 RC: dict[str, Any] = {
@@ -147,14 +183,18 @@ def _registry_style(info: SchemeInfo, slot: int) -> SchemeStyle:
 
 
 def style_for(slot: int) -> SchemeStyle:
-    """The palette style of one slot of the cycle (slots wrap after 64); labels that
-    are not registry names take these from the slot after the registry's."""
+    """The palette style of one slot of the cycle (slots wrap after 60); labels that
+    are not registry names take these from the slot after the registry's.
+
+    The first :data:`DISTINCT_SLOTS` slots have distinct colours and distinct markers;
+    each later pass round the palette shifts the markers (by 3 per pass, so a colour
+    never meets its earlier marker again) and changes the line style."""
     slot = int(slot) % _SLOTS
-    npal = len(OKABE_ITO)
+    npal = len(PALETTE)
     lap = slot // npal
     return SchemeStyle(
-        color=OKABE_ITO[slot % npal],
-        marker=MARKERS[(slot + 3 * lap) % len(MARKERS)],
+        color=PALETTE[slot % npal],
+        marker=SLOT_MARKERS[(slot + 3 * lap) % len(SLOT_MARKERS)],
         linestyle=LINESTYLES[lap % len(LINESTYLES)],
         slot=slot,
     )
@@ -222,7 +262,49 @@ def _complete(
         if name in inexact:  # a variant of an inexact scheme is drawn as one
             st = SchemeStyle(st.color, st.marker, "--", st.slot, inexact=True)
         take(name, st)
-    return dict(sorted(out.items(), key=lambda kv: (kv[1].slot, _label_key(kv[0]))))
+    ranked = dict(sorted(out.items(), key=lambda kv: (kv[1].slot, _label_key(kv[0]))))
+    return _distinct(ranked, keep=set(styles))
+
+
+#: Colours a label gets when its own is taken in the figure: the extra colours first,
+#: yellow (weak on white) last.
+_SPARE_COLORS: tuple[str, ...] = (*EXTRA_COLORS, *OKABE_ITO[:-1], OKABE_ITO[-1])
+
+
+def _distinct(styles: Mapping[str, SchemeStyle], keep: set[str]) -> dict[str, SchemeStyle]:
+    """Every label of one set of results with a colour and a marker no other label has.
+
+    Labels are taken in slot order: the first keeps its declared colour (a registered
+    scheme's own, its family's, or its slot's); a later label whose colour (or marker)
+    is already taken gets the first spare one still free, so two schemes that declare
+    the same colour never look alike in one figure. The styles in ``keep`` (given by
+    the caller) are never changed. Beyond 15 labels colours repeat (markers and line
+    styles still tell them apart)."""
+    out: dict[str, SchemeStyle] = {}
+    kept = [st for k, st in styles.items() if k in keep]
+    colors = {st.color.upper() for st in kept}
+    markers = {st.marker for st in kept}
+    pairs = {(st.color.upper(), st.marker) for st in kept}
+    for name, st in styles.items():
+        if name not in keep:
+            color, marker, line = st.color, st.marker, st.linestyle
+            if color.upper() in colors:
+                color = next((c for c in _SPARE_COLORS if c.upper() not in colors), color)
+            if marker in markers:
+                marker = next((m for m in SLOT_MARKERS if m not in markers), marker)
+            if (color.upper(), marker) in pairs:  # every colour and marker taken
+                for k in range(st.slot, st.slot + _SLOTS):
+                    cand = style_for(k)
+                    if (cand.color.upper(), cand.marker) not in pairs:
+                        color, marker = cand.color, cand.marker
+                        line = "--" if st.inexact else cand.linestyle
+                        break
+            st = SchemeStyle(color, marker, line, st.slot, inexact=st.inexact)
+        colors.add(st.color.upper())
+        markers.add(st.marker)
+        pairs.add((st.color.upper(), st.marker))
+        out[name] = st
+    return out
 
 
 def scheme_styles(
@@ -354,3 +436,68 @@ def empty_state(ax: Axes, message: str) -> Axes:
     ax.set_yticks([])
     ax.grid(False)
     return ax
+
+
+def overlap_layers(
+    series: Sequence[tuple[str, Any, Any]], *, rtol: float = 0.005, log: bool = False
+) -> dict[str, int]:
+    """How many earlier series each series lies on top of, in drawing order.
+
+    ``series`` holds ``(label, x, y)`` in the order they are drawn. Two series coincide
+    when they have the same x values and their y values differ by at most ``rtol`` of
+    the y range of all series (``log``: of the range of log10 y), i.e. when one would
+    hide the other. Returns ``label -> layer``: 0 for a series that coincides with no
+    earlier one, else 1 + the largest layer among the earlier series it coincides
+    with (so a third copy draws over the second, which draws over the first)."""
+    import numpy as np
+
+    def values(v: Any) -> Any:
+        a = np.asarray(v, dtype=float)
+        if log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a = np.log10(a)
+        return a
+
+    ys = [values(y) for _, _, y in series]
+    finite = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.array([])
+    span = float(finite.max() - finite.min()) if finite.size else 0.0
+    tol = rtol * span if span > 0 else 1e-12
+    layers: dict[str, int] = {}
+    for i, (label, x, _) in enumerate(series):
+        xi = np.asarray(x, dtype=float)
+        layer = 0
+        for j in range(i):
+            lab_j, xj_raw, _ = series[j]
+            xj = np.asarray(xj_raw, dtype=float)
+            if xi.shape != xj.shape or not np.allclose(xi, xj, equal_nan=True):
+                continue
+            yi, yj = ys[i], ys[j]
+            same = np.isfinite(yi) == np.isfinite(yj)
+            both = np.isfinite(yi) & np.isfinite(yj)
+            if same.all() and both.any() and np.all(np.abs(yi[both] - yj[both]) <= tol):
+                layer = max(layer, layers[lab_j] + 1)
+        layers[label] = layer
+    return layers
+
+
+#: Dash patterns of layers 1, 2, ... (layer 0 keeps its own line style).
+LAYER_DASHES: tuple[tuple[float, tuple[float, float]], ...] = (
+    (0.0, (4.0, 4.0)),
+    (4.0, (2.0, 6.0)),
+    (2.0, (1.5, 3.0)),
+)
+
+
+def layer_kwargs(layer: int, *, markersize: float | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``Axes.plot`` that keep a series visible on top of the
+    ``layer`` series it coincides with (:func:`overlap_layers`): layer 0 nothing; a
+    later layer a dash pattern of its own, a smaller marker (the one underneath shows as
+    a ring around it) and a higher z-order."""
+    if layer <= 0:
+        return {}
+    size = float(markersize if markersize is not None else RC["lines.markersize"])
+    return {
+        "linestyle": LAYER_DASHES[(layer - 1) % len(LAYER_DASHES)],
+        "markersize": size * 0.72**layer,
+        "zorder": 2.0 + 0.1 * layer,
+    }

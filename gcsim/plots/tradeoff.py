@@ -9,7 +9,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from gcsim.plots._data import ResultsLike, as_int_if_whole, labels, most_common, num, ok_summary
+from gcsim.plots._data import (
+    ResultsLike,
+    as_int_if_whole,
+    labels,
+    most_common,
+    num,
+    ok_summary,
+    pick,
+)
 from gcsim.plots.style import SchemeStyle, add_legend, empty_state, scheme_rows, styled_axes
 
 __all__ = ["TRADEOFF_COLUMNS", "plot_tradeoff_d_vs_m", "tradeoff_d_vs_m_data"]
@@ -22,13 +30,17 @@ BOUND_COLOR = "0.25"
 
 
 def tradeoff_d_vs_m_data(
-    results: ResultsLike | pd.DataFrame, *, s: int | None = None
+    results: ResultsLike | pd.DataFrame, *, s: int | None = None, n: int | None = None
 ) -> pd.DataFrame:
     """The distinct (scheme, s, m, d) operating points of the successful runs.
 
     ``s`` is the code's worst-case straggler tolerance, ``m`` its communication reduction
     and ``d`` its computation load (largest number of partitions per worker), all from the
-    summary's ``status == "ok"`` rows with finite values.
+    summary's ``status == "ok"`` rows with finite values. A code's load can depend on
+    the cluster size, so the points are those of one n: ``n`` if given, else the most
+    common n (ties to the largest); when several n are present, the choice is said in
+    ``attrs["picked"]`` (the figure's note). Other swept factors (policy, precision,
+    delays) do not change a code's s, m or d.
 
     Parameters
     ----------
@@ -36,6 +48,8 @@ def tradeoff_d_vs_m_data(
         A loaded results folder or its summary table.
     s : int, optional
         Keep this s only (default: every s; the drawing picks one panel per s).
+    n : int, optional
+        Cluster size to keep.
 
     Returns
     -------
@@ -45,10 +59,23 @@ def tradeoff_d_vs_m_data(
     """
     df = ok_summary(results)
     df = pd.DataFrame(
-        {"scheme": labels(df), "s": num(df, "s"), "m": num(df, "m"), "d": num(df, "d")}
+        {
+            "scheme": labels(df),
+            "n": num(df, "n"),
+            "s": num(df, "s"),
+            "m": num(df, "m"),
+            "d": num(df, "d"),
+        }
     )
     finite = np.isfinite(df[["s", "m", "d"]].to_numpy(float)).all(axis=1)
     df = df.loc[pd.Series(finite, index=df.index, dtype=bool)]
+    all_n = sorted({as_int_if_whole(v) for v in df["n"].dropna()})
+    picked = ""
+    if n is not None or len(all_n) > 1:
+        df, n_used = pick(df, "n", n)
+        if len(all_n) > 1:
+            how = "" if n is not None else "the most common n, ties to the largest, "
+            picked = f"at n = {n_used}: {how}of n = " + ", ".join(str(v) for v in all_n)
     if s is not None:
         df = df.loc[df["s"] == float(s)]
     if df.empty:
@@ -57,7 +84,10 @@ def tradeoff_d_vs_m_data(
     for c in ("s", "m", "d"):
         if np.all(np.mod(out[c], 1) == 0):
             out[c] = out[c].astype(int)
-    return out[list(TRADEOFF_COLUMNS)].reset_index(drop=True)
+    out = out[list(TRADEOFF_COLUMNS)].reset_index(drop=True)
+    if picked:
+        out.attrs["picked"] = [picked]
+    return out
 
 
 def plot_tradeoff_d_vs_m(
@@ -71,7 +101,9 @@ def plot_tradeoff_d_vs_m(
     """Draw one panel of :func:`tradeoff_d_vs_m_data` with the Ye–Abbe bound d = s + m.
 
     Every scheme is a set of markers; markers of several schemes at the same (m, d) are
-    dodged sideways so all stay visible. The bound is a line (label starting
+    spread along the bound's direction (equal steps in m and d), so all stay visible and
+    each stays on its side of the bound: a point on the bound stays on it, one above it
+    above, one below it (an inexact code) below. The bound is a line (label starting
     ``"Ye–Abbe bound"``) and the region below it, infeasible for an exact code with
     k = n partitions, is shaded.
 
@@ -108,9 +140,10 @@ def plot_tradeoff_d_vs_m(
         dodge = _dodge(data, [scheme for scheme, _, _ in rows])
         for scheme, style, g in rows:
             hollow = style.inexact  # a hollow marker keeps its coloured edge
+            step = dodge[g.index].to_numpy(float)
             ax.plot(
-                g["m"].to_numpy(float) + dodge[g.index].to_numpy(float),
-                g["d"].to_numpy(float),
+                g["m"].to_numpy(float) + step,
+                g["d"].to_numpy(float) + step,
                 linestyle="none",
                 markersize=8,
                 label=style.legend(scheme),
@@ -152,14 +185,15 @@ def plot_tradeoff_d_vs_m(
 
 
 def _dodge(data: pd.DataFrame, names: list[str]) -> pd.Series:
-    """Sideways offsets that separate schemes sharing one (m, d) point."""
+    """Offsets t that separate schemes sharing one (m, d) point: each is drawn at
+    (m + t, d + t), along the bound d = s + m, so its side of the bound never changes."""
     off = pd.Series(0.0, index=data.index)
     rank = {name: i for i, name in enumerate(names)}
     for _, g in data.groupby(["m", "d"]):
         k = len(g)
         if k < 2:
             continue
-        width = min(0.12, 0.5 / k)
+        width = min(0.1, 0.4 / k)
         order = sorted(g.index, key=lambda i: rank.get(str(data.at[i, "scheme"]), 0))
         for j, i in enumerate(order):
             off[i] = (j - (k - 1) / 2.0) * width

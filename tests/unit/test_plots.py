@@ -17,6 +17,7 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from gcsim.plots import (  # noqa: E402
+    DISTINCT_SLOTS,
     FIGURES,
     OKABE_ITO,
     REGISTRY_ORDER,
@@ -143,7 +144,8 @@ def test_registry_names_get_fixed_okabe_ito_colours():
     assert st["uncoded"].color == OKABE_ITO[0]
     assert st["frc"].color == OKABE_ITO[REGISTRY_ORDER.index("frc")]
     assert st["grouped"].color == OKABE_ITO[REGISTRY_ORDER.index("grouped")]
-    assert st["my-variant"].color == OKABE_ITO[len(REGISTRY_ORDER)]  # first free slot
+    assert st["my-variant"].slot == len(REGISTRY_ORDER)  # first free slot
+    assert st["my-variant"].color not in {st[k].color for k in ("grouped", "uncoded", "frc")}
     # independent of which other registry names are present
     assert scheme_styles(["frc"])["frc"] == st["frc"]
 
@@ -170,10 +172,19 @@ def test_registry_declares_the_styles_and_marks_inexact_schemes():
     from gcsim.codes import schemes
 
     st = scheme_styles(REGISTRY_ORDER)
+    earlier: set[str] = set()
     for slot, info in enumerate(schemes()):
         got = st[info.name]
-        assert (got.color, got.marker, got.slot) == (info.color, info.marker, slot)
-        assert got.inexact == (not info.exact)
+        assert got.slot == slot and got.inexact == (not info.exact)
+        # its declared colour, unless an earlier registered scheme declared it too
+        if info.color.upper() not in earlier:
+            assert got.color == info.color
+        else:
+            assert got.color.upper() not in earlier
+        earlier.add(got.color.upper())
+    for name in REGISTRY_ORDER[:7]:  # the built-in seven keep their declared styles
+        info = next(i for i in schemes() if i.name == name)
+        assert (st[name].color, st[name].marker) == (info.color, info.marker)
     ign = st["ignore-stragglers"]
     assert ign.inexact and ign.fillstyle == "none" and ign.linestyle == "--"
     assert ign.legend("ignore-stragglers") == "ignore-stragglers (inexact)"
@@ -187,6 +198,8 @@ def test_registry_declares_the_styles_and_marks_inexact_schemes():
 
 def test_inexact_scheme_is_drawn_hollow_and_dashed_with_a_marked_legend(tmp_path):
     r = make_results(tmp_path, schemes=("frc", "ignore-stragglers"), reps=(0,))
+    frc = r.summary["scheme"] == "frc"  # not on top of each other (that is layered)
+    r.summary.loc[frc, "mean_round_time"] += 0.5
     ax = plot_round_time_vs_s(round_time_vs_s_data(r))
     lines = _lines_by_label(ax)
     assert set(lines) == {"frc", "ignore-stragglers (inexact)"}
@@ -233,10 +246,17 @@ def test_extra_labels_are_stable_and_distinct_when_colours_run_out():
     assert a == b
     pairs = {(s.color, s.marker) for s in a.values()}
     assert len(pairs) == len(names)
-    # beyond the eight colours a slot repeats a colour with another line style and marker
-    assert style_for(8).color == style_for(0).color
-    assert style_for(8).linestyle != style_for(0).linestyle
-    assert style_for(8).marker != style_for(0).marker
+    # the first 15 slots differ in colour and in marker; beyond, a slot repeats a colour
+    # with another line style and marker
+    first = [style_for(k) for k in range(DISTINCT_SLOTS)]
+    assert len({x.color for x in first}) == len({x.marker for x in first}) == DISTINCT_SLOTS
+    assert style_for(DISTINCT_SLOTS).color == style_for(0).color
+    assert style_for(DISTINCT_SLOTS).linestyle != style_for(0).linestyle
+    assert style_for(DISTINCT_SLOTS).marker != style_for(0).marker
+    # up to 15 labels, every colour and every marker is distinct
+    some = scheme_styles([*REGISTRY_ORDER, *names][:DISTINCT_SLOTS])
+    assert len({x.color for x in some.values()}) == len(some)
+    assert len({x.marker for x in some.values()}) == len(some)
 
 
 def test_derived_labels_take_their_family_slot_when_free():
@@ -330,7 +350,12 @@ def test_tradeoff_data_distinct_points(res):
     data = tradeoff_d_vs_m_data(res)
     ya = data[data["scheme"] == "ye-abbe"]
     assert set(zip(ya["s"], ya["m"], ya["d"], strict=True)) == {(1, 2, 3), (2, 2, 4)}
-    assert (ya["points"] == 4).all()  # two n x two replicates
+    assert (ya["points"] == 2).all()  # two replicates at the n picked
+    assert data.attrs["picked"] == [
+        "at n = 12: the most common n, ties to the largest, of n = 6, 12"
+    ]
+    at6 = tradeoff_d_vs_m_data(res, n=6)
+    assert (at6.loc[at6["scheme"] == "ye-abbe", "points"] == 2).all()
     assert list(tradeoff_d_vs_m_data(res, s=2)["s"].unique()) == [2]
 
 
@@ -348,9 +373,11 @@ def test_tradeoff_plot_has_bound_and_shading(res):
     assert schemes_at_2 <= set(_legend_texts(ax))
     for k in schemes_at_2:
         assert lines[k].get_linestyle() == "None"
-    # frc and cyclic-mds share (m, d) = (1, 3): dodged sideways, same height
+    # frc and cyclic-mds share (m, d) = (1, 3): spread along the bound, both still on it
     assert lines["frc"].get_xdata()[0] != lines["cyclic-mds"].get_xdata()[0]
-    assert lines["frc"].get_ydata()[0] == lines["cyclic-mds"].get_ydata()[0] == 3
+    for k in ("frc", "cyclic-mds"):
+        x, y = lines[k].get_xdata()[0], lines[k].get_ydata()[0]
+        assert y - x == pytest.approx(3 - 1)  # d - m unchanged: on the bound at s = 2
     assert "s = 2" in ax.get_title()
     assert ax.get_xlabel() and "partitions per worker" in ax.get_ylabel()
 
@@ -566,10 +593,11 @@ def test_plot_results_survives_odd_data(tmp_path, case):
     readme = (tmp_path / "figs" / "README.md").read_text()
     drawn = {p.stem for p in paths}
     assert readme.count("skipped:") == len(FIGURES) - len(drawn)
-    if case == "single_point":
-        assert drawn == {"tradeoff_d_vs_m", "round_time_cdf", "loss_vs_time"}
+    if case == "single_point":  # frc at m = 1 alone: no trade-off to show
+        assert drawn == {"round_time_cdf", "loss_vs_time"}
+        assert "skipped: every code runs at m = 1" in readme
     elif case == "no_records":
-        assert drawn == {"tradeoff_d_vs_m"}
+        assert drawn == set()
     else:
         assert drawn == set()
     # and the drawing functions draw an empty state instead of failing
@@ -591,3 +619,244 @@ def test_bad_arguments_name_the_parameter(res, tmp_path):
         round_time_vs_s_data(res, level=1.5)
     with pytest.raises(ValueError, match="column"):
         decode_time_vs_n_data(res, column="wall_s")
+
+
+# ------------------------------------------- issue 11, item 10: figures a reviewer reads
+
+
+def _heavy_tail(tmp_path: Path) -> Results:
+    """Round times with a few very long rounds (a Pareto-like tail)."""
+    r = make_results(tmp_path, schemes=("uncoded", "frc"), ns=(12,), ss=(1,), reps=(0,))
+    long = r.records["round"] == ROUNDS - 1
+    r.records.loc[long & (r.records["scheme"] == "uncoded"), "duration"] = 400.0
+    return r
+
+
+def test_heavy_tailed_round_time_cdf_gets_a_log_time_axis(tmp_path):
+    r = _heavy_tail(tmp_path)
+    ax = plot_round_time_cdf(round_time_cdf_data(r))
+    assert ax.get_xscale() == "log" and "log scale" in ax.get_xlabel()
+    plan = {p.name: p for p in figure_plan(r)}["round_time_cdf"]
+    assert plan.options["logx"] is True and "log time axis" in plan.note
+    # light-tailed round times keep a linear axis
+    light = plot_round_time_cdf(round_time_cdf_data(make_results(tmp_path, reps=(0,))))
+    assert light.get_xscale() == "linear"
+    assert plot_round_time_cdf(round_time_cdf_data(r), logx=False).get_xscale() == "linear"
+
+
+def _tradeoff_results(tmp_path: Path) -> Results:
+    """At s = 2: three codes at (m, d) = (1, 3) on the bound, ye-abbe at m = 2 on it,
+    an inexact code below it and one code above it; at s = 1 only m = 1 codes."""
+    r = make_results(
+        tmp_path, schemes=("frc", "crc", "ye-abbe", "ignore-stragglers"), ns=(12,), reps=(0,)
+    )
+    summ = r.summary
+    summ.loc[summ["scheme"] == "ye-abbe", "m"] = np.where(
+        summ.loc[summ["scheme"] == "ye-abbe", "s"] == 2, 2, 1
+    )
+    summ["d"] = summ["s"] + summ["m"]
+    summ.loc[summ["scheme"] == "ignore-stragglers", "d"] = 1
+    summ.loc[(summ["scheme"] == "crc") & (summ["s"] == 2), "d"] = 5  # above the bound
+    extra = summ[summ["scheme"] == "frc"].copy()
+    extra["scheme"] = extra["code"] = "cyclic-mds"
+    r.summary = pd.concat([summ, extra], ignore_index=True)
+    return r
+
+
+def test_tradeoff_markers_never_cross_the_bound(tmp_path):
+    r = _tradeoff_results(tmp_path)
+    data = tradeoff_d_vs_m_data(r)
+    ax = plot_tradeoff_d_vs_m(data, s=2)
+    at2 = data[data["s"] == 2].set_index("scheme")
+    checked = 0
+    for label, ln in _lines_by_label(ax).items():
+        scheme = label.split(" (")[0]
+        if scheme not in at2.index:
+            continue
+        m, d = float(at2.at[scheme, "m"]), float(at2.at[scheme, "d"])
+        side = np.sign(d - 2 - m)  # the side of d = s + m the code is on
+        for x, y in zip(ln.get_xdata(), ln.get_ydata(), strict=True):
+            assert np.sign(round(y - 2 - x, 9)) == side, (label, x, y)
+            checked += 1
+    assert checked == len(at2)
+    # the three codes at (1, 3) are told apart: distinct positions on the bound
+    pos = {
+        k: (ln.get_xdata()[0], ln.get_ydata()[0])
+        for k, ln in _lines_by_label(ax).items()
+        if k in ("frc", "cyclic-mds", "ye-abbe")
+    }
+    assert len(set(pos.values())) == len(pos)
+
+
+def test_tradeoff_panels_with_only_m_1_are_left_out(tmp_path):
+    r = _tradeoff_results(tmp_path)
+    plan = {p.name: p for p in figure_plan(r)}["tradeoff_d_vs_m"]
+    assert plan.drawn and plan.options["panels"] == [2]
+    assert "s = 1 left out (every code at m = 1)" in plan.note
+    r.summary["m"] = 1
+    plan = {p.name: p for p in figure_plan(r)}["tradeoff_d_vs_m"]
+    assert not plan.drawn and "every code runs at m = 1" in (plan.reason or "")
+
+
+def _stability_results(tmp_path: Path) -> Results:
+    r = make_results(tmp_path, ns=(6, 12, 18), ss=(1,), reps=(0,), dtypes=("float64", "float32"))
+    ye = r.summary["scheme"] == "ye-abbe"
+    r.summary.loc[ye, "worst_cond"] = 10.0 ** (r.summary.loc[ye, "n"] * 10.0)  # 1e60 .. 1e180
+    r.summary.loc[ye & (r.summary["n"] == 18), "worst_cond"] = np.inf
+    return r
+
+
+def test_stability_condition_axis_is_capped_at_float64_and_marks_beyond(tmp_path):
+    from gcsim.plots.stability import COND_CAP
+
+    assert COND_CAP == pytest.approx(1 / np.finfo(np.float64).eps)
+    _, ax_cond = plot_stability_vs_n(stability_vs_n_data(_stability_results(tmp_path)))
+    assert ax_cond.get_ylim()[1] <= COND_CAP * 1e3  # not 1e184
+    ye = _lines_by_label(ax_cond)["ye-abbe (float64)"]
+    assert max(ye.get_ydata()) == COND_CAP  # drawn at the cap, inf included
+    beyond = [ln for ln in ax_cond.get_lines() if ln.get_label().startswith("_beyond")]
+    assert beyond and all(set(ln.get_ydata()) == {COND_CAP} for ln in beyond)
+    assert sorted(beyond[0].get_xdata()) == [6, 12, 18]
+    texts = [t.get_text() for leg in _all_legends(ax_cond) for t in leg.get_texts()]
+    assert any("beyond float64" in t for t in texts)
+
+
+def _all_legends(ax: Axes) -> list:
+    from matplotlib.legend import Legend
+
+    return [a for a in ax.get_children() if isinstance(a, Legend)]
+
+
+def test_stability_legends_sit_outside_both_panels(tmp_path):
+    ax_err, ax_cond = plot_stability_vs_n(stability_vs_n_data(_stability_results(tmp_path)))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(ax_cond.figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legends = _all_legends(ax_cond) + _all_legends(ax_err)
+    assert len(legends) == 2  # schemes and precision
+    boxes = [ax.get_window_extent(renderer) for ax in (ax_err, ax_cond)]
+    for leg in legends:
+        lb = leg.get_window_extent(renderer)
+        for box in boxes:
+            assert not lb.overlaps(box), leg.get_title().get_text()
+
+
+def test_every_label_gets_its_own_colour_and_marker_in_the_figures(tmp_path):
+    labels = [*REGISTRY_ORDER, "grouped-m2", "ye-abbe-m2"][:DISTINCT_SLOTS]
+    st = scheme_styles(labels)
+    assert len({x.color.upper() for x in st.values()}) == len(labels)
+    assert len({x.marker for x in st.values()}) == len(labels)
+    # in a drawn figure too
+    r = make_results(tmp_path, schemes=tuple(labels[:10]), ns=(12,), reps=(0,))
+    ax = plot_round_time_vs_s(round_time_vs_s_data(r), styles=scheme_styles(labels[:10]))
+    lines = _lines_by_label(ax).values()
+    assert len({(to_hex(ln.get_color()), ln.get_marker()) for ln in lines}) == len(lines)
+    assert len({to_hex(ln.get_color()) for ln in lines}) == len(lines)
+
+
+def test_coincident_lines_stay_visible(tmp_path):
+    """crc and ye-abbe (or frc and grouped at m = 1) can have the same round times: the
+    later one is dashed over a smaller marker, on top, so both can be seen; a distinct
+    line is left alone."""
+    r = make_results(tmp_path, schemes=("crc", "grouped", "uncoded"), ns=(12,), reps=(0,))
+    unc = r.summary["scheme"] == "uncoded"
+    r.summary.loc[unc, "mean_round_time"] += 1.0
+    r.records.loc[r.records["scheme"] == "uncoded", "duration"] += 1.0
+    lines = _lines_by_label(plot_round_time_vs_s(round_time_vs_s_data(r)))
+    frc, grp = lines["crc"], lines["grouped"]
+    np.testing.assert_allclose(frc.get_ydata(), grp.get_ydata())
+    assert frc.get_linestyle() == "-" and grp.get_linestyle() == "--"
+    assert grp.get_markersize() < frc.get_markersize() and grp.get_zorder() > frc.get_zorder()
+    assert lines["uncoded"].get_linestyle() == "-"
+    cdf = _lines_by_label(plot_round_time_cdf(round_time_cdf_data(r)))
+    assert cdf["crc"].get_linestyle() == "-" and cdf["grouped"].get_linestyle() == "--"
+    assert cdf["uncoded"].get_linestyle() == "-"
+
+
+def test_inexact_scheme_is_marked_in_every_figure_and_table(tmp_path, capsys):
+    from gcsim.analysis.headline import headline_table
+    from gcsim.analysis.tables import paired_table
+    from gcsim.plots.save import _draw
+
+    r = make_results(
+        tmp_path, schemes=("frc", "ignore-stragglers", "ye-abbe"), dtypes=("float64", "float32")
+    )
+    r.summary.loc[r.summary["scheme"] == "frc", "mean_round_time"] += 0.5
+    styles = scheme_styles(r.summary["scheme"])
+    drawn = 0
+    for plan in figure_plan(r):
+        if not plan.drawn:
+            continue
+        fig = _draw(plan, styles)
+        texts = [
+            t.get_text() for ax in fig.axes for leg in _all_legends(ax) for t in leg.get_texts()
+        ]
+        assert "ignore-stragglers (inexact)" in texts, plan.name
+        assert "ignore-stragglers" not in texts, plan.name
+        drawn += 1
+    assert drawn >= 5
+    table = paired_table(r, vs="frc")
+    for fmt in ("md", "latex"):
+        assert "ignore-stragglers (inexact)" in table.format(fmt)
+        assert "ye-abbe (inexact)" not in table.format(fmt)
+    assert "ignore-stragglers (inexact)" in headline_table(r.summary)
+
+
+def test_a_swept_factor_gets_one_panel_per_value_never_pooled(tmp_path):
+    r = make_results(tmp_path, schemes=("frc", "uncoded"), ns=(12,), reps=(0,))
+    fast = r.summary.assign(**{"cluster.policy": "cancel"})
+    slow = r.summary.assign(**{"cluster.policy": "non-preemptive"})
+    slow["point"] = slow["point"] + "-np"
+    slow["mean_round_time"] += 5.0
+    rec_fast = r.records.assign(**{"cluster.policy": "cancel"})
+    rec_slow = r.records.assign(**{"cluster.policy": "non-preemptive"})
+    rec_slow["point"] = rec_slow["point"] + "-np"
+    rec_slow["duration"] += 5.0
+    both = Results(
+        pd.concat([fast, slow], ignore_index=True),
+        pd.concat([rec_fast, rec_slow], ignore_index=True),
+        {},
+        {},
+        tmp_path,
+        factors=["cluster.policy", "code.s"],
+    )
+    from gcsim.plots.save import _draw
+
+    plans = {p.name: p for p in figure_plan(both)}
+    styles = scheme_styles(["frc", "uncoded"])
+    for name in ("round_time_vs_s", "round_time_cdf", "loss_vs_time"):
+        plan = plans[name]
+        assert plan.drawn, name
+        titles = [t for t, _ in plan.options["facets"]]
+        assert titles == ["policy = cancel", "policy = non-preemptive"], name
+        fig = _draw(plan, styles)
+        panels = [ax for ax in fig.axes if ax.get_title()]
+        assert len(panels) == 2 and "policy = non-preemptive" in panels[1].get_title()
+    # the panels hold their own values, not the average of both policies
+    (_, a), (_, b) = plans["round_time_vs_s"].options["facets"]
+    np.testing.assert_allclose(b["mean"].to_numpy() - a["mean"].to_numpy(), 5.0)
+    # more values than panels: one is picked, and the note says which
+    many = both.summary.copy()
+    many["cluster.policy"] = [f"p{i % 6}" for i in range(len(many))]
+    plan = {p.name: p for p in figure_plan(many)}["round_time_vs_s"]
+    assert "more than 4 panels" in plan.note and "at policy = " in plan.note
+
+
+def test_gcsim_run_marks_an_inexact_scheme(tmp_path, capsys):
+    from gcsim.cli import main
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[scenario]\nname = "inexact"\nseed = 1\nrounds = 3\n\n[cluster]\nn = 4\n\n'
+        '[delays.compute]\nmodel = "exponential"\nrate = 10.0\n\n'
+        '[workload]\nmodel = "random-vectors"\ndimension = 8\n\n[code]\ns = 1\n\n'
+        '[[schemes]]\ncode = "ignore-stragglers"\n\n[[schemes]]\ncode = "frc"\n'
+    )
+    assert main(["run", str(path), "--point", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "scheme ignore-stragglers (inexact)," in out and "note: an inexact code" in out
+    assert main(["run", str(path), "--point", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "scheme frc," in out and "inexact" not in out
