@@ -40,6 +40,33 @@ CASES: list[tuple[str, int, int, int, dict[str, Any]]] = [
         2,
         {"generator": np.array([[1.0, 0.0, 1.0, 2.0, 0.0], [0.0, 1.0, 1.0, 0.0, 0.0]])},
     ),
+    # approximate (inexact) codes: one-step and optimal decoders, exhaustive and sampled
+    ("frc-approx", 12, 4, 1, {"d": 2}),
+    ("frc-approx", 14, 3, 1, {"d": 4, "decoder": "optimal"}),  # unequal groups
+    ("bernoulli", 11, 3, 1, {}),
+    ("bernoulli", 40, 6, 1, {"d": 3, "decoder": "optimal"}),  # sampled
+    ("expander", 12, 3, 1, {}),
+    ("expander", 16, 4, 1, {"graph": "margulis", "decoder": "optimal"}),
+    ("expander", 70, 5, 1, {"d": 5}),  # sampled
+    ("sgc", 10, 2, 1, {}),
+    ("sgc", 12, 4, 1, {"d": 3, "p": 0.1, "decoder": "optimal"}),
+    ("hetero", 8, 2, 1, {"speeds": [1, 1, 1, 1, 2, 2, 3, 4]}),
+    ("hetero", 10, 1, 1, {}),  # equal speeds: every load s + 1
+    ("hetero", 40, 3, 1, {"speeds": [1.0 + (i % 5) for i in range(40)]}),  # sampled
+    ("hetero-comm", 8, 2, 2, {"speeds": [1, 1, 1, 1, 2, 2, 3, 4]}),
+    ("hetero-comm", 9, 1, 3, {"speeds": [3, 1, 1, 2, 1, 1, 4, 1, 1]}),
+    (
+        "hetero-comm",
+        6,
+        1,
+        2,
+        {"placement": [[0, 1, 2], [1, 2, 3], [2, 3, 4, 5], [3, 4, 5], [4, 5, 0], [5, 0, 1]]},
+    ),
+    ("bibd", 7, 1, 1, {}),  # the Fano plane
+    ("bibd", 13, 2, 1, {"design": "projective"}),
+    ("bibd", 11, 3, 1, {"design": "paley", "decoder": "normalized"}),
+    ("bibd", 7, 2, 1, {"complement": True}),
+    ("bibd", 57, 4, 1, {}),  # PG(2, 7), sampled
 ]
 
 

@@ -11,7 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from gcsim.codes import crc, cyclic_mds, frc, grouped, ignore, uncoded, ye_abbe
+from gcsim.codes import (
+    bernoulli,
+    bibd,
+    crc,
+    cyclic_mds,
+    expander,
+    frc,
+    frc_approx,
+    grouped,
+    hetero,
+    hetero_comm,
+    ignore,
+    sgc,
+    uncoded,
+    ye_abbe,
+)
 from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo, StyleHint
 from gcsim.errors import InvalidInputError, UnknownSchemeError, did_you_mean, excerpt
@@ -38,6 +53,13 @@ _BUILTIN: tuple[SchemeInfo, ...] = (
     cyclic_mds.INFO,
     ye_abbe.INFO,
     grouped.INFO,
+    hetero.INFO,
+    hetero_comm.INFO,
+    bibd.INFO,
+    frc_approx.INFO,
+    bernoulli.INFO,
+    expander.INFO,
+    sgc.INFO,
 )
 
 _REGISTRY: dict[str, SchemeInfo] = {}

@@ -51,14 +51,21 @@ def test_inexact_schemes_say_so():
     assert ign.style == StyleHint(ign.color, ign.marker, inexact=True)
     assert ign.style.fillstyle == "none" and ign.style.linestyle == "--"
     assert ign.style.label("x") == "x (inexact)"
-    assert all(i.exact for i in schemes() if i.name != "ignore-stragglers")
+    for info in schemes():  # every inexact scheme says so, and plots draw it so
+        assert info.exact == ("inexact" not in info.display_name), info.name
+        assert info.style.inexact == (not info.exact), info.name
+    assert {"frc-approx", "bernoulli", "expander", "sgc"} <= {
+        i.name for i in schemes() if not i.exact
+    }
 
 
 def test_supports_m_and_s_match_what_build_accepts():
     for info in schemes():
         s = 2 if info.supports_s else 0
-        assert info.feasible(12, s, 2) == info.supports_m, info.name
-        assert info.feasible(12, 1, 1) == info.supports_s, info.name
+        # n = 12, or the first example's n for a scheme with structural sizes (bibd)
+        n = 12 if info.feasible(12, 0, 1) else info.examples[0].n
+        assert info.feasible(n, s, 2) == info.supports_m, info.name
+        assert info.feasible(n, 1, 1) == info.supports_s, info.name
 
 
 def test_unknown_scheme_suggests_the_closest():
