@@ -81,7 +81,7 @@ def check_speeds(scheme: str, speeds: Any, n: int) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
     if bad.size:
         raise InvalidInputError(
-            f"{scheme}: speeds must be finite and > 0; got speeds[{bad[0]}]={arr[bad[0]]!r}"
+            f"{scheme}: speeds must be finite and > 0; got speeds[{bad[0]}]={float(arr[bad[0]])!r}"
         )
     return arr
 

@@ -132,15 +132,12 @@ class BlockDesignCode(GradientCode):
 
     Decodes (approximately) from any ``n - s`` or more responders, with the constant
     decoder of the chosen kind; fewer are refused (the count rule at ``n - s``).
-    :meth:`squared_error` gives the closed form for a set size, :meth:`coefficient_error`
-    the value computed from the decoder.
+    :meth:`squared_error` gives the closed form for a set size; the root mean square
+    :meth:`coefficient_error` of every set of that size is ``sqrt(squared_error / k)``.
     """
 
     name = "bibd"
-    summary = (
-        "Kadhe et al. block-design code: symmetric BIBD supports, plain sums, error "
-        "depends only on the number of stragglers (inexact)"
-    )
+    summary = "Kadhe et al. symmetric block design: error set by the straggler count (inexact)"
     constraints = (
         "m = 1, 0 <= s < n; n = q^2+q+1 with q prime (projective plane) or n prime = 3 "
         "mod 4 (Paley)"
@@ -166,6 +163,7 @@ class BlockDesignCode(GradientCode):
         if complement:
             blocks = [np.setdiff1d(np.arange(n), b) for b in blocks]
         self._r, self._lam, self._decoder = r, lam, decoder
+        self._error_by_span = decoder == "optimal"  # the least-squares decoder
         super().__init__(
             n=n,
             k=n,
@@ -241,15 +239,9 @@ class BlockDesignCode(GradientCode):
 
     def squared_error(self, responders: int) -> float:
         """Closed-form squared coefficient error ``||a 1^T B_F - 1||^2`` of a set of
-        ``responders`` workers (see the module docstring)."""
+        ``responders`` workers (see the module docstring); :meth:`coefficient_error` of
+        any set of that size is ``sqrt(squared_error / k)``."""
         return squared_error(self.k, self._r, self._lam, int(responders), self._decoder)
-
-    def coefficient_error(self, responders: Any) -> float:
-        """``||A_F B_F - 1||^2`` of the decoder actually used for this responder set,
-        computed from the coefficients (equals :meth:`squared_error` of its size)."""
-        R = self._check_responders(responders)[0]
-        dec = self.decoder(R)
-        return float(np.sum(np.abs(self._coefficient_error(R, dec.matrix)) ** 2))
 
     # ------------------------------------------------------------------ decoding
     def _decode_rule(self) -> DecodeRule:

@@ -43,10 +43,7 @@ class HeteroCommCode(HeterogeneousCode):
     """
 
     name = "hetero-comm"
-    summary = (
-        "Jahani-Nezhad & Maddah-Ali heterogeneous: any placement, messages l/(r-s), "
-        "r = min replication"
-    )
+    summary = "Jahani-Nezhad & Maddah-Ali: any placement, messages l/(r-s), r = min copies"
     constraints = (
         "m <= r - s with r the minimum replication (speeds: r = s + m, s + m <= n); 0 <= s < n"
     )

@@ -30,25 +30,19 @@ _TIE = 1e-9
 
 
 def straggler_error(code: Any, stragglers: tuple[int, ...]) -> float:
-    """The squared coefficient error ``||A_R B_R - [I_m ... I_m]||_F^2`` of the code's
-    decoder for the responders R left when ``stragglers`` are out (``inf`` when R does
-    not decode; 0 for an exact code on a decodable set).
+    """The code's :meth:`~gcsim.codes.GradientCode.coefficient_error` for the responders
+    left when ``stragglers`` are out: the root mean square of ``A_R B_R - [I_m ... I_m]``
+    (``inf`` when they do not decode; 0 for an exact code on a decodable set).
 
-    For partial gradients with i.i.d. unit-variance entries this is the expected squared
-    error of the decoded gradient per coordinate, so it ranks straggler sets the way
-    the decode error does, without data.
+    For partial gradients with i.i.d. unit-variance entries its square is proportional
+    to the expected squared error of the decoded gradient, so it ranks straggler sets
+    the way the decode error does, without data.
     """
     out = set(stragglers)
     R = [i for i in range(code.n) if i not in out]
-    if not R or not code.is_decodable(R):
+    if not R:
         return math.inf
-    A = np.asarray(code.decoder(R).matrix)
-    m, k = code.m, code.k
-    T = np.zeros((m, k * m))
-    for u in range(m):
-        T[u, u::m] = 1.0
-    E = A @ np.asarray(code.B)[R] - T
-    return float(np.sum(np.abs(E) ** 2))
+    return float(code.coefficient_error(R))
 
 
 class AdversarialDelay(DelayModel):
