@@ -54,6 +54,16 @@ def left_out(data: pd.DataFrame, count: int, what: str) -> pd.DataFrame:
     return data
 
 
+def own_s_note(data: pd.DataFrame, own: Mapping[str, Any]) -> pd.DataFrame:
+    """Record on ``data`` (``attrs["picked"]``) the schemes shown at their only s, not
+    at the s picked for the figure (:func:`select_cluster`). Returns ``data``."""
+    shown = set(data["scheme"].astype(str)) if "scheme" in data.columns else set()
+    parts = [f"{k} at its only s = {v}" for k, v in sorted(own.items()) if k in shown]
+    if parts:
+        data.attrs.setdefault("picked", []).append("; ".join(parts))
+    return data
+
+
 def left_out_note(data: pd.DataFrame) -> str:
     """The phrases of :func:`left_out`, joined (``""`` when nothing was left out)."""
     return "; ".join(data.attrs.get("left_out", []))
@@ -169,7 +179,10 @@ def select_cluster(
     ``s``: compared with the swept ``code.s`` when the scenario sweeps it (every scheme
     of a sweep point has the same value, uncoded included), else with ``s_requested``
     (what the scenario asked for), else with the code's ``s``; default its most common
-    value at that n. Other swept factors are pooled.
+    value at that n. A scheme that runs at one s only, another one (``uncoded`` at
+    s = 0 when the scenario does not sweep s), is kept at that s: its records carry
+    ``attrs["own_s"]``, ``{label: s}``, for the figure's note. Other swept factors are
+    the caller's (the figures make one panel per value).
 
     Returns the rows, the n and the s used (``None`` where the column is absent).
     """
@@ -178,7 +191,20 @@ def select_cluster(
     s_col = next(
         (c for c in ("code.s", "s_requested") if c in rec.columns and rec[c].notna().any()), "s"
     )
+    at_n = rec
     rec, s_used = pick(rec, s_col, s)
+    own: dict[str, Any] = {}
+    if s_used is not None and "scheme" in at_n.columns and s_col in at_n.columns:
+        present = set(rec["scheme"].astype(str)) if "scheme" in rec.columns else set()
+        extra = []
+        for label, g in at_n.groupby(at_n["scheme"].astype(str), sort=True):
+            vals = pd.to_numeric(g[s_col], errors="coerce").dropna().unique()
+            if label not in present and len(vals) == 1:
+                extra.append(g)
+                own[label] = as_int_if_whole(vals[0])
+        if extra:
+            rec = pd.concat([rec, *extra])
+    rec.attrs["own_s"] = own
     return rec, n_used, s_used
 
 

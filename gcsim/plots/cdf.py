@@ -15,6 +15,7 @@ from gcsim.plots._data import (
     labels,
     left_out,
     num,
+    own_s_note,
     plottable,
     single_values,
 )
@@ -78,6 +79,7 @@ def round_time_cdf_data(
     if cluster is None:
         return pd.DataFrame(columns=list(CDF_COLUMNS))
     rec, n_used, s_used = cluster
+    own = dict(rec.attrs.get("own_s", {}))
     dur = num(rec, "duration")
     decoded = as_bool(rec["decoded"]) if "decoded" in rec.columns else dur.notna()
     keep = plottable(dur) & decoded
@@ -100,7 +102,7 @@ def round_time_cdf_data(
     if not parts:
         return left_out(pd.DataFrame(columns=list(CDF_COLUMNS)), skipped, "round time(s)")
     out = pd.concat(parts, ignore_index=True)[list(CDF_COLUMNS)]
-    return left_out(out, skipped, "round time(s)")
+    return own_s_note(left_out(out, skipped, "round time(s)"), own)
 
 
 def plot_round_time_cdf(

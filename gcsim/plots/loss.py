@@ -14,6 +14,7 @@ from gcsim.plots._data import (
     labels,
     left_out,
     num,
+    own_s_note,
     plottable,
     single_values,
 )
@@ -68,6 +69,7 @@ def loss_vs_time_data(
     if cluster is None:
         return pd.DataFrame(columns=list(LOSS_COLUMNS))
     rec, n_used, s_used = cluster
+    own = dict(rec.attrs.get("own_s", {}))
     df = pd.DataFrame(
         {
             "scheme": labels(rec),
@@ -94,7 +96,7 @@ def loss_vs_time_data(
     out = pd.concat(parts, ignore_index=True)
     out["replicate"] = out["replicate"].astype(int)
     out["n"], out["s"] = n_used, s_used
-    return left_out(out[list(LOSS_COLUMNS)], skipped, "loss value(s)")
+    return own_s_note(left_out(out[list(LOSS_COLUMNS)], skipped, "loss value(s)"), own)
 
 
 def plot_loss_vs_time(

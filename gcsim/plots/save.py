@@ -196,8 +196,11 @@ def _concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The facets' data in one table, their left-out notes kept."""
     nonempty = [p for p in parts if not p.empty]
     out = pd.concat(nonempty, ignore_index=True) if nonempty else parts[0].iloc[0:0].copy()
-    notes = [x for p in parts for x in p.attrs.get("left_out", [])]
-    out.attrs = {"left_out": notes} if notes else {}
+    out.attrs = {}
+    for key in ("left_out", "picked"):
+        notes = list(dict.fromkeys(x for p in parts for x in p.attrs.get(key, [])))
+        if notes:
+            out.attrs[key] = notes
     return out
 
 
@@ -358,6 +361,9 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
     _pooled_note(plan, results, {"cluster.n"}, "mean (band: smallest to largest) over")
     plans.append(plan)
     for plan in plans:  # values that could not be drawn are said, never silently dropped
+        if plan.drawn and plan.name in ("round_time_cdf", "loss_vs_time"):
+            picked = plan.data.attrs.get("picked", [])
+            plan.note = "; ".join(x for x in (plan.note, *picked) if x)
         extra = left_out_note(plan.data)
         if extra and plan.drawn:
             plan.note = "; ".join(p for p in (plan.note, extra) if p)

@@ -860,3 +860,17 @@ def test_gcsim_run_marks_an_inexact_scheme(tmp_path, capsys):
     assert main(["run", str(path), "--point", "1"]) == 0
     out = capsys.readouterr().out
     assert "scheme frc," in out and "inexact" not in out
+
+
+def test_a_scheme_at_its_only_s_is_kept_in_the_cdf_and_said(tmp_path):
+    """uncoded runs at s = 0 when s is not swept: it was dropped from the CDF silently."""
+    r = make_results(tmp_path, schemes=("uncoded", "frc"), ns=(12,), ss=(2,), reps=(0,))
+    r.summary.loc[r.summary["scheme"] == "uncoded", "s_requested"] = 0
+    r.summary = r.summary.drop(columns="code.s")
+    r.records = r.records.drop(columns="code.s")
+    data = round_time_cdf_data(r)
+    assert set(data["scheme"]) == {"uncoded", "frc"}
+    assert data.attrs["picked"] == ["uncoded at its only s = 0"]
+    assert set(loss_vs_time_data(r)["scheme"]) == {"uncoded", "frc"}
+    plan = {p.name: p for p in figure_plan(r)}["round_time_cdf"]
+    assert "uncoded at its only s = 0" in plan.note
