@@ -269,7 +269,7 @@ INFO = SchemeInfo(
     display_name="Block-design code (Kadhe et al., inexact)",
     supports_m=False,
     exact=False,
-    color="#CC79A7",
+    color="#999933",
     marker="H",
     options_help=(
         "design=auto (default) | projective | paley; complement=false | true; "
