@@ -243,3 +243,23 @@ def test_training_with_an_approximate_code_converges_and_pays_for_its_error():
     assert one["rel_error"].mean() > 1e-3 > exact["rel_error"].max()
     assert opt["rel_error"].mean() <= one["rel_error"].mean() * 1.05
     assert one["loss"].iloc[-1] >= exact["loss"].iloc[-1] - 1e-9
+
+
+def test_the_advisor_ranks_approximate_codes_only_when_allowed():
+    kw = dict(
+        delays={"model": "shifted-exponential", "shift": 0.1, "rate": 1.0},
+        confirm=0,
+        policies=["cancel"],
+        rules=["decodable"],
+        max_stragglers=3,
+    )
+    names = ["frc-approx", "bernoulli", "expander", "sgc"]
+    with pytest.raises(gcsim.errors.GcsimError):  # exact only (the default): nothing left
+        gcsim.advise(12, schemes=names, **kw)
+    a = gcsim.advise(12, exact_only=False, schemes=[*names, "crc"], window=100, **kw)
+    ranked = set(a.table()["scheme"])
+    assert ranked & set(names)
+    assert any("ranked by time only" in x for x in a.notes)
+    b = gcsim.advise(12, exact_only=False, max_error=0.2, schemes=names, window=100, **kw)
+    err = b.table()["rel_error"].dropna()
+    assert len(err) and (err <= 0.2).all()
