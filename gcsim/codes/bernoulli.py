@@ -60,21 +60,29 @@ class BernoulliCode(ApproximateCode):
 
 
 def bernoulli_supports(n: int, d: int, gen: np.random.Generator) -> list[np.ndarray]:
-    """Each worker draws each of the n partitions with probability d / n; uncovered
-    partitions go to a random worker, empty workers get a random partition."""
+    """Each worker draws each of the n partitions with probability d / n (i.i.d. over the
+    n x n grid, drawn as geometric gaps between successes: O(n d), no n x n array);
+    uncovered partitions go to a random worker, empty workers get a random partition."""
     p = d / n
-    counts = gen.binomial(n, p, size=n)
-    rows = [np.sort(gen.choice(n, int(c), replace=False)) for c in counts]
-    covered = np.zeros(n, dtype=bool)
-    for r in rows:
-        covered[r] = True
-    for j in np.flatnonzero(~covered).tolist():
-        i = int(gen.integers(n))
-        rows[i] = np.sort(np.append(rows[i], j))
-    for i in range(n):
-        if not len(rows[i]):
-            rows[i] = np.array([int(gen.integers(n))])
-    return [r.astype(np.int64) for r in rows]
+    total = n * n
+    chunks, last = [], -1
+    while last < total:
+        gaps = gen.geometric(p, size=int(1.2 * n * d) + 64)
+        pos = last + np.cumsum(gaps)
+        chunks.append(pos[pos < total])
+        last = int(pos[-1])
+    flat = np.concatenate(chunks)
+    rows, cols = np.divmod(flat, n)
+    uncovered = np.setdiff1d(np.arange(n), cols)
+    rows = np.concatenate([rows, gen.integers(0, n, size=len(uncovered))])
+    cols = np.concatenate([cols, uncovered])
+    empty = np.setdiff1d(np.arange(n), rows)
+    rows = np.concatenate([rows, empty])
+    cols = np.concatenate([cols, gen.integers(0, n, size=len(empty))])
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(n + 1))
+    return [cols[starts[i] : starts[i + 1]].astype(np.int64) for i in range(n)]
 
 
 INFO = SchemeInfo(
