@@ -143,15 +143,18 @@ def test_deadline_rule_decodes_whoever_arrived(name, opts):
     assert (rec["n_responders"] < code.n).any()  # the deadline cut some workers off
 
 
-def test_deadline_rule_on_the_live_server_matches_the_simulator():
+@pytest.mark.parametrize(
+    ("rule", "kw"), [("deadline", {"round_timeout": 1.0}), ("error", {"error_target": 0.3})]
+)
+def test_inexact_rules_on_the_live_server_match_the_simulator(rule, kw):
     code = _code("bernoulli", {"d": 3})
     spec = RunSpec.create(
         code,
         delays=DELAYS,
         iterations=15,
         seed=2,
-        decode_rule="deadline",
-        round_timeout=1.0,
+        decode_rule=rule,
+        **kw,
         workload={"model": "logistic", "samples": 120, "features": 6},
         engine="des",
         record_workers=True,
