@@ -103,6 +103,25 @@ def _variants(name: str, given: Mapping[str, Any], tune_options: bool) -> list[d
     return out or [dict(given)]
 
 
+def _rules(rule: str, tuned: bool) -> tuple[str, ...]:
+    """The decode rules the advisor may pick from. The rules of inexact codes
+    (``deadline``, ``error``) take run settings the advisor does not search: such a
+    point keeps its rule (see :func:`_kept_rule`) and is tuned under the count rule."""
+    from gcsim.protocol import INEXACT_RULES
+
+    if rule in INEXACT_RULES:
+        return ("count",)
+    return ("decodable", "count") if tuned else (rule,)
+
+
+def _kept_rule(spec: Mapping[str, Any], picked: str) -> str:
+    """The decode rule a tuned point runs with: its own when it is a rule of inexact
+    codes, the advisor's pick otherwise."""
+    from gcsim.protocol import INEXACT_RULES
+
+    return str(spec["decode_rule"]) if spec["decode_rule"] in INEXACT_RULES else picked
+
+
 def _ask(spec: Mapping[str, Any], s_lo: int, s_hi: int | None) -> Any:
     from gcsim.advise import advise
     from gcsim.codes import scheme_info
@@ -119,7 +138,7 @@ def _ask(spec: Mapping[str, Any], s_lo: int, s_hi: int | None) -> Any:
         exact_only=False,
         schemes=[spec["code"]],
         policies=(spec["policy"],),
-        rules=("decodable", "count") if "decode_rule" in params else (spec["decode_rule"],),
+        rules=_rules(spec["decode_rule"], "decode_rule" in params),
         variants={spec["code"]: _variants(spec["code"], spec["options"], "options" in params)},
         objective=tune["objective"],
         top=1,
@@ -234,7 +253,12 @@ def tune_points(points: list[Any], folder: Path | None = None, *, progress: bool
         if "error" in t:
             p.status, p.error = "infeasible", str(t["error"])
             continue
-        p.spec.update(s=t["s"], m=t["m"], options=t["options"], decode_rule=t["decode_rule"])
+        p.spec.update(
+            s=t["s"],
+            m=t["m"],
+            options=t["options"],
+            decode_rule=_kept_rule(p.spec, t["decode_rule"]),
+        )
         p.spec["tuned"] = t
         p.m = int(t["m"])
         p.tuned = describe(t)

@@ -3,6 +3,7 @@ recorded every round on every engine, and its effect on training."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -266,3 +267,45 @@ def test_the_advisor_ranks_approximate_codes_only_when_allowed():
     b = gcsim.advise(12, exact_only=False, max_error=0.2, schemes=names, window=100, **kw)
     err = b.table()["rel_error"].dropna()
     assert len(err) and (err <= 0.2).all()
+
+
+@pytest.mark.parametrize("rule", ["error", "deadline"])
+def test_tuned_points_keep_an_inexact_rule(tmp_path, rule):
+    """[tune] searches m, options and the rule with the advisor, which knows only the
+    decodable and count rules: a point under deadline or error keeps its own rule and
+    its settings, and runs."""
+    from gcsim.scenarios import load_results, load_scenario, run_sweep
+
+    extra = "error_target = 0.3" if rule == "error" else "round_timeout = 0.05"
+    path = tmp_path / "t.toml"
+    path.write_text(
+        f"""
+[scenario]
+rounds = 10
+[cluster]
+n = 8
+decode_rule = "{rule}"
+{extra}
+[delays]
+compute = {{model = "shifted-exponential", shift = 0.001, rate = 200.0}}
+[workload]
+model = "random-vectors"
+dimension = 4
+[code]
+s = 2
+[tune]
+enabled = true
+rounds = 100
+[[schemes]]
+code = "expander"
+""",
+        encoding="utf-8",
+    )
+    resolved, text, _ = load_scenario(path, ())
+    run_sweep(resolved, text, folder=tmp_path / "out", jobs=1, progress=False, plots=False)
+    res = load_results(tmp_path / "out")
+    assert set(res.summary["status"]) == {"ok"}
+    point = next((tmp_path / "out" / "points").iterdir())
+    spec = json.loads((point / "point.json").read_text(encoding="utf-8"))
+    spec = spec.get("spec", spec)
+    assert spec["decode_rule"] == rule
