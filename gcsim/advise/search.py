@@ -314,7 +314,11 @@ class Search:
                 continue
             if not info.supports_s and self.settings.min_stragglers > 0:
                 continue
-            for v in variants_of(info, self.variant_override.get(info.name)):
+            override = self.variant_override.get(info.name)
+            found = variants_of(info, override)
+            if override is None and any("speeds" in v.options for v in found):
+                found = self._speed_variants(info, found)
+            for v in found:
                 self._probe(v)
                 out.append(v)
         if not out:
@@ -329,6 +333,24 @@ class Search:
                 + f"and min_stragglers={self.settings.min_stragglers}"
             )
         return out
+
+    def _speed_variants(self, info: SchemeInfo, found: list[Variant]) -> list[Variant]:
+        """A scheme that sizes its loads from worker speeds (an example with ``speeds``)
+        is searched with the cluster's own speeds when its compute model is
+        heterogeneous with explicit speeds, and not at all otherwise (with equal speeds
+        it repeats a homogeneous scheme). Example placements fixed for another n are
+        dropped."""
+        from gcsim.delays.heterogeneous import explicit_speeds
+
+        speeds = explicit_speeds(self.cluster.compute, self.cluster.n)
+        if speeds is None:
+            self.notes.append(
+                f"{info.name} not searched: it sizes loads from worker speeds and the "
+                "compute model has none (use a heterogeneous model with explicit speeds)"
+            )
+            return []
+        opts = {"speeds": [float(c) for c in speeds]}
+        return [Variant(info, opts, "speeds=cluster")]
 
     def _probe(self, v: Variant) -> None:
         """Build the variant once at a small size: its rule kind and loads."""

@@ -20,7 +20,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from gcsim.errors import InfeasibleParametersError
+from gcsim.errors import InfeasibleParametersError, InvalidInputError
 
 __all__ = ["SEARCH", "Effective", "effective_params"]
 
@@ -97,14 +97,15 @@ def _options_key(options: Mapping[str, Any]) -> str:
 def _at(
     code: str, n: int, s: int, m: int, options: Mapping[str, Any], cache: _Cache
 ) -> tuple[int, int] | None:
-    """(s, d) of the scheme at n, or ``None`` where it is infeasible (memoised)."""
+    """(s, d) of the scheme at n, or ``None`` where it is infeasible (memoised). Options
+    sized for another n (one speed per worker, a placement) are infeasible there too."""
     key = (code, n, s, m, _options_key(options))
     if key not in cache:
         from gcsim.codes import scheme_info
 
         try:
             cache[key] = scheme_info(code).effective(n, s, m, **dict(options))
-        except InfeasibleParametersError:
+        except (InfeasibleParametersError, InvalidInputError):
             cache[key] = None
     return cache[key]
 

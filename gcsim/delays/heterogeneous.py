@@ -143,3 +143,13 @@ class HeterogeneousSampler(RoundSampler):
     def _draw_rounds(self, rounds: int, loads: np.ndarray) -> np.ndarray:
         out: np.ndarray = self.base.draw_rounds(rounds, loads) / self.speeds[None, :]
         return out
+
+
+def explicit_speeds(model: Any, n: int) -> np.ndarray | None:
+    """The n fixed per-worker speeds of a ``heterogeneous`` model with explicit speeds
+    (what a heterogeneity-aware code sizes its loads from), or None for any other model
+    (homogeneous, speeds drawn per run, or a length other than n)."""
+    if isinstance(model, HeterogeneousDelay) and model.speeds is not None:
+        if model.speeds.size == n:
+            return np.array(model.speeds, dtype=float)
+    return None

@@ -424,6 +424,28 @@ def _built_size(
     return hit
 
 
+def _cluster_speeds(sc: dict[str, Any], sch: dict[str, Any], assign: dict[str, Any]) -> Any:
+    """The scheme's options with ``speeds = "cluster"`` replaced by the per-worker speeds
+    of ``delays.compute`` (a ``heterogeneous`` model with explicit speeds)."""
+    options = sch["options"]
+    if not (isinstance(options, dict) and options.get("speeds") == "cluster"):
+        return options
+    from gcsim.delays import make_delay
+    from gcsim.delays.heterogeneous import explicit_speeds
+
+    n = sc["cluster"]["n"]
+    model = make_delay(sc["delays"]["compute"])  # checked already by _check_models
+    speeds = explicit_speeds(model, n)
+    if speeds is None:
+        raise ScenarioError(
+            f"schemes ({sch['label']}).options.speeds = 'cluster' (at {_describe(assign)}) "
+            f"takes the speeds of delays.compute, which must be a heterogeneous model "
+            f"with n = {n} explicit speeds; got {excerpt(model.spec(), 80)} (or give "
+            "the speeds as a list)"
+        )
+    return {**options, "speeds": [float(c) for c in speeds]}
+
+
 def _scheme_points(
     sc: dict[str, Any],
     sch: dict[str, Any],
@@ -450,15 +472,16 @@ def _scheme_points(
     seed = sc["scenario"]["seed"]
     wl = dict(sc["workload"])
     dtype = str(wl.get("dtype", "float64"))
+    options = _cluster_speeds(sc, sch, assign)
     status, error = "pending", ""
     eff: Effective | None = None
     try:
         # the run's size with the smallest load first: a point that cannot fit whatever
         # its code is refused before the code is built (building a large code takes long)
         _check_size(sc, (n, 1, min(max(m, 1), n)), assign, sch["label"], warn=False)
-        size = _built_size(built, name, n, s, m, seed, sch["options"])
+        size = _built_size(built, name, n, s, m, seed, options)
         _check_size(sc, size, assign, sch["label"])
-        eff = effective_params(name, n, s, m, sch["options"], cache=cache)
+        eff = effective_params(name, n, s, m, options, cache=cache)
     except InfeasibleParametersError as exc:
         status, error = "infeasible", str(exc)
     except ScenarioError:  # already says where
@@ -480,7 +503,7 @@ def _scheme_points(
             "n": n,
             "s": s,
             "m": m,
-            "options": sch["options"],
+            "options": options,
             "seed": seed,
             "replicate": rep,
             "rounds": sc["scenario"]["rounds"],

@@ -229,3 +229,62 @@ def test_simulator_charges_each_worker_its_own_load():
         np.testing.assert_allclose(res.records["duration"], want)
         rows[name] = want
     assert rows["hetero"] < rows["crc"]  # the fast workers carry the load
+
+
+# ---------------------------------------------------------------------------- scenarios, advisor
+HET_TOML = """
+[scenario]
+name = "het"
+rounds = 5
+[cluster]
+n = 6
+[delays.compute]
+model = "{model}"
+{extra}
+[workload]
+model = "none"
+[code]
+s = 1
+[[schemes]]
+code = "hetero"
+options = {{ speeds = "cluster" }}
+"""
+
+
+def test_scenario_speeds_cluster_takes_the_compute_models_speeds(tmp_path):
+    from gcsim.scenarios import load_scenario
+
+    path = tmp_path / "het.toml"
+    speeds = [1.0, 1.0, 2.0, 2.0, 4.0, 0.5]
+    path.write_text(
+        HET_TOML.format(model="heterogeneous", extra=f"speeds = {speeds}"), encoding="utf-8"
+    )
+    _, _, points = load_scenario(path)
+    assert points and all(p.spec["options"]["speeds"] == speeds for p in points)
+    code = make_code("hetero", n=6, s=1, speeds=speeds)
+    assert points[0].d == code.d and points[0].status == "pending"
+
+
+def test_scenario_speeds_cluster_without_speeds_is_one_clear_line(tmp_path):
+    from gcsim.scenarios import ScenarioError, load_scenario
+
+    path = tmp_path / "het.toml"
+    path.write_text(HET_TOML.format(model="exponential", extra=""), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="must be a heterogeneous model") as exc:
+        load_scenario(path)
+    assert "\n" not in str(exc.value)
+
+
+def test_advisor_searches_heterogeneous_codes_only_on_a_heterogeneous_cluster():
+    speeds = [1, 1, 1, 1, 1, 1, 3, 3]
+    base = {"model": "shifted-exponential", "shift": 1.0, "rate": 2.0}
+    het = {"model": "heterogeneous", "base": base, "speeds": speeds}
+    kw = dict(schemes=["hetero", "frc"], rounds=100, confirm=0, min_stragglers=1, max_stragglers=1)
+    advice = gcsim.advise(8, delays=het, **kw)
+    table = advice.table()
+    assert "hetero" in set(table["scheme"])
+    best = table.iloc[0]
+    assert best["scheme"] == "hetero"  # the fast workers carry the load
+    plain = gcsim.advise(8, delays=base, **kw)
+    assert "hetero" not in set(plain.table()["scheme"])
+    assert any("hetero not searched" in note for note in plain.notes)
