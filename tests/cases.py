@@ -64,7 +64,7 @@ CASES: list[tuple[str, int, int, int, dict[str, Any]]] = [
     ),
     ("bibd", 7, 1, 1, {}),  # the Fano plane
     ("bibd", 13, 2, 1, {"design": "projective"}),
-    ("bibd", 11, 3, 1, {"design": "paley", "decoder": "normalized"}),
+    ("bibd", 11, 3, 1, {"design": "paley", "decoder": "one-step"}),
     ("bibd", 7, 2, 1, {"complement": True}),
     ("bibd", 57, 4, 1, {}),  # PG(2, 7), sampled
 ]

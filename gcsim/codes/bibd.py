@@ -5,9 +5,12 @@ stragglers", ISIT 2019).
 A symmetric ``(v, r, lambda)`` balanced incomplete block design has v points and v blocks
 of r points each, and any two blocks share exactly lambda points. Here points are the
 k = n data partitions and block i is what worker i computes; a worker sends the plain
-sum of its r partial gradients. Whatever set F of workers responds, the rows ``B_F``
-(0/1, r ones each) satisfy ``B_F B_F^T = (r - lambda) I + lambda J``, so the
-least-squares decoder is the same constant for every responder:
+sum of its r partial gradients (gcsim stores ``B`` as the incidence matrix over r, the
+mean, so that its columns sum to 1 as for the other approximate codes; the weights
+below are those of plain sums, the decoder matrix multiplies them by r). Whatever set F
+of workers responds, the rows ``B_F`` of the incidence matrix (r ones each) satisfy
+``B_F B_F^T = (r - lambda) I + lambda J``, so the least-squares decoder is the same
+constant for every responder:
 
     a_F = r / (r + lambda (|F| - 1)),
 
@@ -20,7 +23,7 @@ a function of ``|F|`` only: an adversary who chooses WHICH s workers straggle ca
 worse than a random choice. (Expanding: ``||c y - 1||^2 = c^2 sum y_j^2 - 2 c sum y_j +
 k`` with ``y = B_F^T 1`` the coverage of each partition, ``sum y_j = r |F|`` and
 ``sum y_j^2 = 1^T B_F B_F^T 1 = |F| (r + lambda (|F| - 1))``; minimising over c gives
-both formulas.) The ``normalized`` decoder instead scales the plain sum so that the
+both formulas.) The ``one-step`` decoder instead scales the plain sum so that the
 coefficients average one, ``c = k / (r |F|)``, with error
 ``k (k (r + lambda (|F| - 1)) / (r^2 |F|) - 1)``, again a function of ``|F|`` only.
 
@@ -41,14 +44,12 @@ from typing import Any
 
 import numpy as np
 
+from gcsim.codes._approx import ApproximateCode, check_decoder
 from gcsim.codes._validate import check_full_length, check_options, fmt_values, nearest
-from gcsim.codes.base import GradientCode
 from gcsim.codes.info import Example, SchemeInfo
-from gcsim.codes.tracker import DecodeRule
 from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean, excerpt
 
 DESIGNS = ("auto", "projective", "paley")
-DECODERS = ("optimal", "normalized")
 #: Largest n the error-message search for feasible sizes looks at.
 _SEARCH = 10_000
 
@@ -124,16 +125,21 @@ def squared_error(k: int, r: int, lam: int, f: int, decoder: str = "optimal") ->
     g = r + lam * (f - 1)
     if decoder == "optimal":
         return float(k - r * r * f / g)
-    return float(k * (k * g / (r * r * f) - 1))
+    return float(k * (k * g / (r * r * f) - 1))  # one-step: the plain sum times k / (r f)
 
 
-class BlockDesignCode(GradientCode):
+class BlockDesignCode(ApproximateCode):
     """Symmetric-BIBD gradient code (inexact; see the module docstring).
 
-    Decodes (approximately) from any ``n - s`` or more responders, with the constant
-    decoder of the chosen kind; fewer are refused (the count rule at ``n - s``).
-    :meth:`squared_error` gives the closed form for a set size; the root mean square
-    :meth:`coefficient_error` of every set of that size is ``sqrt(squared_error / k)``.
+    Worker i holds block i and sends the mean of its r partial gradients (coefficients
+    ``1 / r``, so every column of B sums to 1, as the approximate codes' one-step
+    decoder assumes). Any non-empty responder set gives an estimate; the round ends by
+    default at ``n - s`` responders (the count rule). Decoders: ``optimal`` (default,
+    the least-squares one, here the closed-form constant ``r^2 / (r + lambda (|F| - 1))``
+    per responder, no solve) or ``one-step`` (``n / |F|`` per responder: the plain sum
+    normalised). :meth:`squared_error` gives the closed form for a set size; the root
+    mean square :meth:`coefficient_error` of every set of that size is
+    ``sqrt(squared_error / k)``.
     """
 
     name = "bibd"
@@ -162,18 +168,15 @@ class BlockDesignCode(GradientCode):
             blocks = paley_design(n)
         if complement:
             blocks = [np.setdiff1d(np.arange(n), b) for b in blocks]
-        self._r, self._lam, self._decoder = r, lam, decoder
-        self._error_by_span = decoder == "optimal"  # the least-squares decoder
+        self._r, self._lam = r, lam
         super().__init__(
             n=n,
-            k=n,
             s=s,
-            m=1,
             supports=blocks,
-            coefficients=[np.ones((len(b), 1)) for b in blocks],
-            exact=False,
+            coefficients=[np.full((len(b), 1), 1.0 / r) for b in blocks],
+            decoder=decoder,
             cache_size=cache_size,
-            params={"design": used, "complement": complement, "decoder": decoder},
+            params={"design": used, "complement": complement},
         )
 
     # ------------------------------------------------------------------ construction
@@ -206,12 +209,7 @@ class BlockDesignCode(GradientCode):
             raise InvalidInputError(
                 f"bibd: complement must be true or false; got {excerpt(complement)}"
             )
-        decoder = options.pop("decoder", "optimal")
-        if decoder not in DECODERS:
-            raise InvalidInputError(
-                f"bibd: decoder must be one of {', '.join(DECODERS)}; got {excerpt(decoder)}"
-                f"{did_you_mean(str(decoder), DECODERS)}"
-            )
+        decoder = check_decoder(cls.name, options.pop("decoder", "optimal"))
         _, r, _ = design_parameters(n, design, bool(complement))
         if r < 1 or r >= n:
             raise InfeasibleParametersError(
@@ -238,30 +236,22 @@ class BlockDesignCode(GradientCode):
         return self._lam
 
     def squared_error(self, responders: int) -> float:
-        """Closed-form squared coefficient error ``||a 1^T B_F - 1||^2`` of a set of
+        """Closed-form squared coefficient error ``||B_F^T a - 1||^2`` of a set of
         ``responders`` workers (see the module docstring); :meth:`coefficient_error` of
         any set of that size is ``sqrt(squared_error / k)``."""
-        return squared_error(self.k, self._r, self._lam, int(responders), self._decoder)
+        return squared_error(self.k, self._r, self._lam, int(responders), self.decoder_kind)
 
     # ------------------------------------------------------------------ decoding
-    def _decode_rule(self) -> DecodeRule:
-        return DecodeRule.count(self.n - self.s)
-
-    def _is_decodable(self, R: tuple[int, ...]) -> bool:
-        return len(R) >= self.n - self.s and len(R) > 0
-
-    def _not_decodable_reason(self, R: tuple[int, ...]) -> str:
-        return f"bibd decodes from at least n-s = {self.n - self.s} responders; got {len(R)}"
-
     def _structured_decoder(self, R: tuple[int, ...]) -> tuple[np.ndarray, float, str]:
-        f = len(R)
-        if self._decoder == "optimal":
-            c = self._r / (self._r + self._lam * (f - 1))
-            how = "structured: constant least-squares weight r / (r + lambda (|F| - 1))"
-        else:
-            c = self.k / (self._r * f)
-            how = "structured: plain sum scaled by k / (r |F|)"
-        return np.full((1, f), c), 1.0, how
+        if self.decoder_kind != "optimal":
+            return super()._structured_decoder(R)
+        f, r = len(R), self._r
+        c = r * r / (r + self._lam * (f - 1))  # r / (r + lambda (f - 1)) on plain sums
+        return (
+            np.full((1, f), c),
+            1.0,
+            "structured: constant least-squares weight r^2 / (r + lambda (|F| - 1))",
+        )
 
 
 INFO = SchemeInfo(
@@ -273,11 +263,11 @@ INFO = SchemeInfo(
     marker="H",
     options_help=(
         "design=auto (default) | projective | paley; complement=false | true; "
-        "decoder=optimal (least squares, default) | normalized; cache_size"
+        "decoder=optimal (least squares, closed form; default) | one-step; cache_size"
     ),
     examples=(
         Example(7, 1),
         Example(13, 2, 1, {"design": "projective"}),
-        Example(11, 2, 1, {"design": "paley", "decoder": "normalized"}),
+        Example(11, 2, 1, {"design": "paley", "decoder": "one-step"}),
     ),
 )
