@@ -378,6 +378,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "mean_bytes_received",
         "worst_cond",
         "worst_rel_error",
+        "mean_rel_error",
         "final_loss",
     ):
         print(f"  {key:<20} {summary[key]:.6g}")

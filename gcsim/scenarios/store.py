@@ -77,6 +77,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "mean_decode_wall": "measured wall time of the real decode kernel per round (s)",
     "worst_cond": "worst condition number of the decoders used",
     "worst_rel_error": "worst relative error of the decoded gradient",
+    "mean_rel_error": "mean relative error of the decoded gradient over the decoded rounds",
     "early_fraction": "fraction of rounds decoded with fewer than n - s responders",
     "final_loss": "training loss after the last round (NaN without a model)",
     "wall_s": "wall time this point took to simulate (s)",

@@ -99,6 +99,7 @@ class SimResult:
                 "mean_decode_time": float(ok["decode_time"].mean()) if len(ok) else float("nan"),
                 "worst_cond": float(ok["cond"].max()) if len(ok) else float("nan"),
                 "worst_rel_error": float(ok["rel_error"].max()) if len(ok) else float("nan"),
+                "mean_rel_error": float(ok["rel_error"].mean()) if len(ok) else float("nan"),
                 "early_fraction": float(ok["early"].mean()) if len(ok) else float("nan"),
                 "final_loss": float(rec["loss"].iloc[-1]) if len(rec) else float("nan"),
             }

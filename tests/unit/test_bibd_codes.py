@@ -277,3 +277,14 @@ def test_worst_without_a_code_says_what_is_missing():
         sampler.draw(np.ones(6))
     with pytest.raises(InvalidInputError, match="exceeds the n=3 workers"):
         adversary(stragglers=4).sampler(3, 0)
+
+
+def test_summary_reports_worst_and_mean_error_over_rounds():
+    code = make_code("bibd", n=7, s=1)
+    res = gcsim.simulate(
+        code, delays=adversary(stragglers=1), iterations=12, seed=2, workload="random-vectors"
+    )
+    summ, err = res.summary(), res.records["rel_error"]
+    assert summ["worst_rel_error"] == pytest.approx(err.max())
+    assert summ["mean_rel_error"] == pytest.approx(err.mean())
+    assert 0 < summ["mean_rel_error"] <= summ["worst_rel_error"]
