@@ -244,14 +244,35 @@ def _make_executor(kind: str, jobs: int) -> Executor:
                 "'gcsim[live]' (mpi4py + mpich)"
             ) from None
         return MPIPoolExecutor(max_workers=jobs if jobs > 0 else None)
-    import multiprocessing as mp
-
     return ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=mp.get_context("forkserver"),
+        mp_context=_forkserver(),
         initializer=_pool_init,
         initargs=(os.getpid(), max(1, (os.cpu_count() or 1) // max(jobs, 1))),
     )
+
+
+def _forkserver() -> Any:
+    """The forkserver context of the local pool; its server imports the point runner
+    once (``set_forkserver_preload``), so pool workers fork with it imported instead of
+    each importing numpy, pandas and gcsim (about a second) before their first point."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["gcsim.scenarios.runner"])
+    return ctx
+
+
+def _warm_pool() -> None:
+    """Start the forkserver now (it imports the runner while this process expands the
+    scenario, prepares the folder and tunes), so the pool's workers start at once."""
+    from multiprocessing import forkserver
+
+    _forkserver()
+    try:
+        forkserver.ensure_running()
+    except OSError:  # pragma: no cover - the pool starts it later (and reports)
+        pass
 
 
 def _pool_init(sweep_pid: int, threads: int) -> None:
@@ -310,6 +331,8 @@ def run_sweep(
         from gcsim.live.launcher import live_executor
 
         run_live_point = live_executor(resolved["live"], launcher)  # checks it first
+    if executor == "local" and jobs > 1:
+        _warm_pool()
     points = expand(resolved)
     prepare_folder(resolved, text, points, folder, restart=restart)
     _set_aside_failed(folder, points)
