@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -62,8 +63,10 @@ def main() -> int:
         for png in sorted((out / "figures").glob("*.png")):
             shutil.copy2(png, dest / png.name)
         readme = out / "figures" / "README.md"
-        if readme.exists():
-            shutil.copy2(readme, dest / "README.md")
+        if readme.exists():  # only the PNGs are committed: no links to the other formats
+            text = readme.read_text(encoding="utf-8")
+            text = re.sub(r", \[[^\]]+\]\([^)]+\.(?:pdf|svg|eps)\)", "", text)
+            (dest / "README.md").write_text(text, encoding="utf-8")
         print(f"   figures -> {dest.relative_to(ROOT)}", flush=True)
     return status
 

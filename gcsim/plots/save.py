@@ -34,7 +34,7 @@ from gcsim.plots.cdf import (
 from gcsim.plots.decode_time import decode_time_vs_n_data, plot_decode_time_vs_n
 from gcsim.plots.loss import loss_vs_time_data, plot_loss_vs_time
 from gcsim.plots.round_time import plot_round_time_vs_s, round_time_vs_s_data
-from gcsim.plots.stability import plot_stability_vs_n, stability_vs_n_data
+from gcsim.plots.stability import COND_CAP, plot_stability_vs_n, stability_vs_n_data
 from gcsim.plots.style import SchemeStyle, add_legend, new_axes, scheme_styles, style_context
 from gcsim.plots.tradeoff import plot_tradeoff_d_vs_m, tradeoff_d_vs_m_data
 
@@ -225,7 +225,11 @@ def _faceted(
 
 
 def _facet_names(parts: Sequence[tuple[str, pd.DataFrame]]) -> str:
-    return " | ".join(t for t, _ in parts)
+    """ "policy: cancel, non-preemptive" for one factor; the panel titles otherwise."""
+    heads = {t.split(" = ", 1)[0] for t, _ in parts if ", " not in t}
+    if len(heads) == 1 and all(", " not in t and " = " in t for t, _ in parts):
+        return f"value of {heads.pop()}: " + ", ".join(t.split(" = ", 1)[1] for t, _ in parts)
+    return "combination: " + " | ".join(t for t, _ in parts)
 
 
 def _n_note(results: ResultsLike, n_used: Any) -> str:
@@ -318,6 +322,11 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
     _needs_two_n(plan)
     if plan.drawn and plan.data["failed"].any():
         plan.note = "crosses at the top mark numerical failures (inf)"
+    if plan.drawn:
+        cond = plan.data.loc[plan.data["metric"] == "cond", "value"].to_numpy(float)
+        if np.any(~(cond <= COND_CAP)):
+            beyond = f"condition numbers beyond 1/ε of float64 ({COND_CAP:.1e}) drawn at it"
+            plan.note = "; ".join(x for x in (plan.note, beyond) if x)
     _pooled_note(plan, results, {"cluster.n", "workload.dtype"}, "worst value over")
     plans.append(plan)
 

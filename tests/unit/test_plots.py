@@ -719,6 +719,8 @@ def test_stability_condition_axis_is_capped_at_float64_and_marks_beyond(tmp_path
     assert sorted(beyond[0].get_xdata()) == [6, 12, 18]
     texts = [t.get_text() for leg in _all_legends(ax_cond) for t in leg.get_texts()]
     assert any("beyond float64" in t for t in texts)
+    plan = {p.name: p for p in figure_plan(_stability_results(tmp_path))}["stability_vs_n"]
+    assert "beyond 1/ε of float64" in plan.note
 
 
 def _all_legends(ax: Axes) -> list:
