@@ -26,6 +26,12 @@ from gcsim.workload.base import Workload
 
 __all__ = ["NUMERICS", "NumericsFlag", "RoundKernels"]
 
+#: A decode reading at least this many message values runs on one BLAS thread: it is a
+#: skinny product (m rows), bound by memory bandwidth, as fast on one thread as on all
+#: cores of an idle machine, and several times slower threaded on a busy one (the
+#: library's spinning threads wait for cores): 2 x 500 by 500 x 5000 took 2.2 ms on one
+#: thread, 2.5 ms on two (idle), 15 ms on two under load.
+_ONE_THREAD_FROM = 1 << 18
 #: decode plans kept (see RoundKernels._plan): about this many worker ids in all
 _PLAN_IDS = 100_000
 
@@ -90,6 +96,7 @@ class RoundKernels:
         self._timing: dict[int, KernelOutcome] = {}  # timing only: outcome per |R|
         self._max_plans = max(16, _PLAN_IDS // code.n)
         self._real = getattr(code, "_field", "real") != "complex"
+        self._blas: Any = None  # threadpoolctl's BLAS libraries (big decodes only)
         if workload is not None:
             workload.setup(code.k, rng)
             if workload.static:
@@ -159,7 +166,11 @@ class RoundKernels:
         # the trusted decode (code._decode_trusted), its lookups done once per set
         with np.errstate(all="ignore"):
             t0 = time.perf_counter()
-            blocks = coef @ self._field_msgs[used]
+            if used.size * self.q >= _ONE_THREAD_FROM:
+                with self._one_blas_thread():
+                    blocks = coef @ self._field_msgs[used]
+            else:
+                blocks = coef @ self._field_msgs[used]
             if self._real and blocks.dtype == dtype:  # (its plain case, inlined)
                 ghat = blocks.reshape(-1)[: self.l]
             else:
@@ -213,6 +224,14 @@ class RoundKernels:
             self._plans.pop(next(iter(self._plans)))  # the oldest
         self._plans[R] = plan
         return plan
+
+    def _one_blas_thread(self) -> Any:
+        """A context in which BLAS uses one thread (threadpoolctl; found once per run)."""
+        if self._blas is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._blas = ThreadpoolController().select(user_api="blas")
+        return self._blas.limit(limits=1)
 
     @property
     def refused(self) -> list[int]:
