@@ -33,6 +33,9 @@ CASES: list[tuple[str, int, int, int, dict[str, Any]]] = [
     ("grouped", 10, 2, 1, {"generator": "repetition"}),
     ("grouped", 12, 1, 3, {"generator": "parity"}),
     ("grouped", 14, 2, 4, {"generator": "hamming"}),
+    # heterogeneous: partitions per group from the workers' speeds (unequal groups too)
+    ("grouped", 12, 2, 2, {"speeds": [1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4]}),
+    ("grouped", 14, 2, 2, {"generator": "chebyshev", "speeds": [1] * 5 + [3] * 5 + [2] * 4}),
     (
         "grouped",
         10,

@@ -316,7 +316,7 @@ class Search:
                 continue
             override = self.variant_override.get(info.name)
             found = variants_of(info, override)
-            if override is None and any("speeds" in v.options for v in found):
+            if override is None:
                 found = self._speed_variants(info, found)
             for v in found:
                 self._probe(v)
@@ -335,22 +335,35 @@ class Search:
         return out
 
     def _speed_variants(self, info: SchemeInfo, found: list[Variant]) -> list[Variant]:
-        """A scheme that sizes its loads from worker speeds (an example with ``speeds``)
-        is searched with the cluster's own speeds when its compute model is
-        heterogeneous with explicit speeds, and not at all otherwise (with equal speeds
-        it repeats a homogeneous scheme). Example placements fixed for another n are
-        dropped."""
+        """Variants that size loads from worker speeds (an example with ``speeds``) are
+        searched with the cluster's own speeds when its compute model is heterogeneous
+        with explicit speeds, and not at all otherwise (with equal speeds they repeat a
+        homogeneous variant); an example's explicit ``placement`` (sized for its own n)
+        is not searched; the scheme's other variants stay as they are."""
         from gcsim.delays.heterogeneous import explicit_speeds
 
+        sized = ("speeds", "placement")
+        if not any(key in v.options for v in found for key in sized):
+            return found
         speeds = explicit_speeds(self.cluster.compute, self.cluster.n)
+        keep = [v for v in found if not any(key in v.options for key in sized)]
         if speeds is None:
-            self.notes.append(
-                f"{info.name} not searched: it sizes loads from worker speeds and the "
-                "compute model has none (use a heterogeneous model with explicit speeds)"
-            )
-            return []
-        opts = {"speeds": [float(c) for c in speeds]}
-        return [Variant(info, opts, "speeds=cluster")]
+            if not keep:
+                self.notes.append(
+                    f"{info.name} not searched: it sizes loads from worker speeds and the "
+                    "compute model has none (use a heterogeneous model with explicit speeds)"
+                )
+            return keep
+        out = list(keep)
+        for v in found:
+            if "speeds" not in v.options:
+                continue
+            opts = {**v.options, "speeds": [float(c) for c in speeds]}
+            rest = _label({k: x for k, x in v.options.items() if k != "speeds"})
+            label = "speeds=cluster" if rest == "-" else f"{rest}, speeds=cluster"
+            if all(o.options != opts for o in out):
+                out.append(Variant(info, opts, label))
+        return out
 
     def _probe(self, v: Variant) -> None:
         """Build the variant once at a small size: its rule kind and loads."""

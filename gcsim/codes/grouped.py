@@ -12,6 +12,14 @@ decoder only ever inverts m x m matrices, independent of n.
 When d does not divide n the groups get unequal sizes (n // (n // d) or one more), each
 with its own [d_g, m] code of the chosen family: the worst-case tolerance is then
 ``min_g tolerance_g`` (>= the requested s) and the load is ``max_g d_g``.
+
+Heterogeneous workers (option ``speeds``, MDS families): the number of partitions of a
+group need not be its number of workers. The k = n partitions are shared out among the
+groups in proportion to the mean speed of their workers (integers >= 1, largest
+remainders), so that a group of fast workers, which answers sooner, takes more of the
+data; a group's tolerance and decoding are unchanged (they depend only on its workers
+and its code). Groups are consecutive worker ids: number the workers so that workers
+of similar speed are neighbours, or a fast worker waits in a slow group.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes import generators as gens
+from gcsim.codes._hetero import check_speeds, loads_from_speeds
 from gcsim.codes._validate import (
     MAX_DRAWS,
     check_basic,
@@ -61,6 +70,8 @@ class GroupedCode(GradientCode):
         ``first``: decode each group from the first responders (by id) whose columns are
         independent (exactly m of them: one m x m inverse per group, the fastest);
         ``all``: least squares on every responder of the group (pseudo-inverse).
+    partitions : list of int, optional
+        Partitions held by each group (default: its number of workers); k is their sum.
     """
 
     name = "grouped"
@@ -79,6 +90,7 @@ class GroupedCode(GradientCode):
         *,
         select: str = "first",
         known_mds: bool = False,
+        partitions: list[int] | None = None,
         cache_size: int = 1024,
         params: dict[str, Any] | None = None,
     ) -> None:
@@ -92,6 +104,11 @@ class GroupedCode(GradientCode):
             g.flags.writeable = False
         self._sizes = np.asarray(sizes, dtype=np.int64)
         self._starts = np.concatenate([[0], np.cumsum(self._sizes)[:-1]]).astype(np.int64)
+        psizes = self._sizes if partitions is None else np.asarray(partitions, dtype=np.int64)
+        if psizes.shape != self._sizes.shape or np.any(psizes < 1):
+            raise AssertionError("internal: one partition count >= 1 per group")
+        self._psizes = psizes
+        self._pstarts = np.concatenate([[0], np.cumsum(psizes)[:-1]]).astype(np.int64)
         # families that are MDS by construction skip the subset check (C(d, m) can be huge)
         self._tol = {
             size: (size - m if known_mds else gens.real_tolerance(g))
@@ -104,15 +121,15 @@ class GroupedCode(GradientCode):
         s = min(self._tol[int(sz)] for sz in self._sizes)
         supports, coefs = [], []
         for gi in range(n_groups):
-            size, start = int(self._sizes[gi]), int(self._starts[gi])
-            part = np.arange(start, start + size)
+            size, pstart, psize = int(self._sizes[gi]), int(self._pstarts[gi]), int(psizes[gi])
+            part = np.arange(pstart, pstart + psize)
             Gen = self._gens[size]
             for p in range(size):
                 supports.append(part)
-                coefs.append(np.tile(Gen[:, p], (size, 1)))
+                coefs.append(np.tile(Gen[:, p], (psize, 1)))
         super().__init__(
             n=n,
-            k=n,
+            k=int(psizes.sum()),
             s=s,
             m=m,
             supports=supports,
@@ -125,7 +142,7 @@ class GroupedCode(GradientCode):
     # ------------------------------------------------------------------ construction
     @classmethod
     def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> GroupedCode:
-        n, s, m, generator, draws, select = cls._validate(n, s, m, options)
+        n, s, m, generator, draws, select, speeds = cls._validate(n, s, m, options)
         params: dict[str, Any] = {
             "generator": generator if isinstance(generator, str) else "custom",
             "requested_s": s,
@@ -139,8 +156,19 @@ class GroupedCode(GradientCode):
                 size: cls._family(generator, m, size, gen_rng, draws) for size in sorted(set(sizes))
             }
             params["draws"] = draws
+            parts = None
+            if speeds is not None:
+                parts = cls._partitions_from_speeds(n, sizes, speeds)
+                params["speeds"] = [float(c) for c in speeds]
             return cls(
-                n, sizes, generators, select=select, known_mds=True, params=params, **options
+                n,
+                sizes,
+                generators,
+                select=select,
+                known_mds=True,
+                partitions=parts,
+                params=params,
+                **options,
             )
         Gen = cls._fixed_generator(generator, s, m)
         cls._check_fixed(n, s, m, Gen, params["generator"])
@@ -152,9 +180,11 @@ class GroupedCode(GradientCode):
         """``(min_g d_g - m, max_g d_g)`` for the MDS families (no random draws: the
         group sizes follow from n and d = s + m); a fixed generator's real tolerance
         and length otherwise."""
-        n, s, m, generator, _, _ = cls._validate(n, s, m, options)
+        n, s, m, generator, _, _, speeds = cls._validate(n, s, m, options)
         if isinstance(generator, str) and generator in MDS_FAMILIES:
             sizes = cls._family_sizes(n, s, m, generator)
+            if speeds is not None:
+                return min(sizes) - m, max(cls._partitions_from_speeds(n, sizes, speeds))
             return min(sizes) - m, max(sizes)
         Gen = cls._fixed_generator(generator, s, m)
         label = generator if isinstance(generator, str) else "custom"
@@ -163,10 +193,11 @@ class GroupedCode(GradientCode):
     @classmethod
     def _validate(
         cls, n: Any, s: Any, m: Any, options: dict[str, Any]
-    ) -> tuple[int, int, int, Any, int, str]:
-        """Check (n, s, m) and the options' values; pops generator, draws and select."""
+    ) -> tuple[int, int, int, Any, int, str, np.ndarray | None]:
+        """Check (n, s, m) and the options' values; pops generator, draws, select and
+        speeds."""
         n, s, m = check_basic(cls.name, n, s, m)
-        check_options(cls.name, options, ["cache_size", "generator", "draws", "select"])
+        check_options(cls.name, options, ["cache_size", "generator", "draws", "select", "speeds"])
         generator = options.pop("generator", "gaussian")
         draws = check_int(
             "draws", options.pop("draws", 1), minimum=1, maximum=MAX_DRAWS, scheme=cls.name
@@ -182,7 +213,25 @@ class GroupedCode(GradientCode):
                 f"{did_you_mean(generator, FAMILIES)}; "
                 f"known: {', '.join(FAMILIES)}, or an (m x d) array"
             )
-        return n, s, m, generator, draws, select
+        raw = options.pop("speeds", None)
+        speeds = None
+        if raw is not None:
+            if not (isinstance(generator, str) and generator in MDS_FAMILIES):
+                raise InvalidInputError(
+                    "grouped: speeds (partitions per group from worker speeds) needs an "
+                    f"MDS family generator ({', '.join(MDS_FAMILIES)}); got generator="
+                    f"{excerpt(generator if isinstance(generator, str) else 'custom')}"
+                )
+            speeds = check_speeds(cls.name, raw, n)
+        return n, s, m, generator, draws, select, speeds
+
+    @staticmethod
+    def _partitions_from_speeds(n: int, sizes: list[int], speeds: np.ndarray) -> list[int]:
+        """The n partitions shared out among the groups in proportion to the mean speed
+        of their (consecutive) workers: integers >= 1, largest remainders."""
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        mean = np.array([speeds[a : a + b].mean() for a, b in zip(starts, sizes, strict=True)])
+        return [int(x) for x in loads_from_speeds(mean, n, n)]
 
     @classmethod
     def _family_sizes(cls, n: int, s: int, m: int, generator: str) -> list[int]:
@@ -281,6 +330,11 @@ class GroupedCode(GradientCode):
         return tuple(int(x) for x in self._sizes)
 
     @property
+    def group_partitions(self) -> tuple[int, ...]:
+        """Number of partitions each group holds (its workers' load)."""
+        return tuple(int(x) for x in self._psizes)
+
+    @property
     def group_tolerance(self) -> tuple[int, ...]:
         """Stragglers each group tolerates (its code's real d_min - 1)."""
         return tuple(self._tol[int(x)] for x in self._sizes)
@@ -296,13 +350,13 @@ class GroupedCode(GradientCode):
     # ------------------------------------------------------------------ kernels
     def _group_sums(self, blocks: np.ndarray) -> np.ndarray:
         """(k, m, q) -> (G, m, q) group sums."""
-        if np.all(self._sizes == self._sizes[0]):
-            G, size = len(self._sizes), int(self._sizes[0])
+        if np.all(self._psizes == self._psizes[0]):
+            G, size = len(self._psizes), int(self._psizes[0])
             return blocks.reshape(G, size, *blocks.shape[1:]).sum(axis=1)
         return np.stack(
             [
                 blocks[st : st + sz].sum(axis=0)
-                for st, sz in zip(self._starts, self._sizes, strict=True)
+                for st, sz in zip(self._pstarts, self._psizes, strict=True)
             ]
         )
 
@@ -435,7 +489,8 @@ INFO = SchemeInfo(
     options_help=(
         "generator=gaussian (default; draws=K keeps the best of K) | vandermonde | "
         "chebyshev | repetition | parity | hamming | a custom (m x d) matrix from Python; "
-        "select='first' (default) | 'all'; cache_size"
+        "select='first' (default) | 'all'; speeds=[one per worker] (MDS families: "
+        "partitions per group from its workers' mean speed); cache_size"
     ),
     examples=(
         Example(12, 2, 2, {"generator": "gaussian"}),
@@ -445,5 +500,6 @@ INFO = SchemeInfo(
         Example(12, 1, 2, {"generator": "parity"}),
         Example(14, 2, 4, {"generator": "hamming"}),
         Example(14, 2, 2, {"generator": "gaussian"}),
+        Example(12, 2, 2, {"generator": "gaussian", "speeds": [1] * 4 + [2] * 4 + [4] * 4}),
     ),
 )

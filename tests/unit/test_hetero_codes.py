@@ -288,3 +288,49 @@ def test_advisor_searches_heterogeneous_codes_only_on_a_heterogeneous_cluster():
     plain = gcsim.advise(8, delays=base, **kw)
     assert "hetero" not in set(plain.table()["scheme"])
     assert any("hetero not searched" in note for note in plain.notes)
+
+
+# ---------------------------------------------------------------------------- grouped + speeds
+@given(
+    n=st.integers(4, 16),
+    s=st.integers(0, 3),
+    m=st.integers(1, 3),
+    seed=seeds,
+    data=st.data(),
+)
+def test_grouped_partitions_follow_the_groups_mean_speed(n, s, m, seed, data):
+    if s + m > n:
+        return
+    speeds = data.draw(st.lists(st.floats(0.2, 5.0), min_size=n, max_size=n), label="speeds")
+    code = make_code("grouped", n=n, s=s, m=m, speeds=speeds, rng=seed)
+    plain = make_code("grouped", n=n, s=s, m=m, rng=seed)
+    parts = np.asarray(code.group_partitions)
+    assert parts.sum() == code.k == n and parts.min() >= 1
+    assert code.group_sizes == plain.group_sizes and code.s == plain.s  # same tolerance
+    starts = np.concatenate([[0], np.cumsum(code.group_sizes)[:-1]])
+    mean = np.array(
+        [np.mean(speeds[a : a + b]) for a, b in zip(starts, code.group_sizes, strict=True)]
+    )
+    slower = mean[:, None] < mean[None, :]
+    assert not np.any(slower & (parts[:, None] > parts[None, :]))  # faster, never fewer
+    for g, (a, b) in enumerate(zip(starts, code.group_sizes, strict=True)):
+        assert all(code.loads[a : a + b] == parts[g])
+    exact_everywhere(code, np.random.default_rng(seed), sample=5)
+
+
+def test_grouped_with_speeds_is_faster_on_a_heterogeneous_cluster():
+    speeds = [1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4]
+    base = {"model": "shifted-exponential", "shift": 1.0, "rate": 2.0}
+    delays = {"model": "heterogeneous", "base": base, "speeds": speeds}
+    times = {}
+    for label, opts in (("plain", {}), ("speeds", {"speeds": speeds})):
+        code = make_code("grouped", n=12, s=2, m=2, **opts)
+        res = gcsim.simulate(code, delays=delays, iterations=200, seed=1)
+        times[label] = res.records["duration"].mean()
+    assert times["speeds"] < 0.75 * times["plain"]
+
+
+def test_grouped_speeds_need_an_mds_family():
+    with pytest.raises(InvalidInputError, match="needs an MDS family") as exc:
+        make_code("grouped", n=12, s=1, m=2, generator="parity", speeds=[1] * 12)
+    assert "\n" not in str(exc.value)
