@@ -30,6 +30,16 @@ def _parse_option(text: str) -> tuple[str, Any]:
             break
         except ValueError:
             continue
+    else:
+        if raw.strip()[:1] in ("[", "{") or raw.strip() in ("true", "false"):
+            import tomllib
+
+            try:  # a list, table or bool as in a scenario file: -o speeds=[1,1,2,4]
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError as exc:
+                raise GcsimError(
+                    f"--option {key.strip()}: {raw!r} is not a TOML value ({exc})"
+                ) from None
     return key.strip(), value
 
 

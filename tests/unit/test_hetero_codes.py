@@ -334,3 +334,13 @@ def test_grouped_speeds_need_an_mds_family():
     with pytest.raises(InvalidInputError, match="needs an MDS family") as exc:
         make_code("grouped", n=12, s=1, m=2, generator="parity", speeds=[1] * 12)
     assert "\n" not in str(exc.value)
+
+
+def test_cli_check_takes_a_list_option(capsys):
+    from gcsim.cli import main
+
+    assert main(["check", "hetero", "--n", "8", "--s", "2", "-o", "speeds=[1,1,1,1,2,2,3,4]"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| hetero"))
+    want = make_code("hetero", n=8, s=2, speeds=[1, 1, 1, 1, 2, 2, 3, 4]).d
+    assert f"| {want} | yes | {1 + 8 + 28} | yes |" in row  # all sets of <= 2 stragglers
