@@ -75,7 +75,10 @@ class AdversarialDelay(DelayModel):
     -----
     The ``worst`` strategy needs the code: the simulator binds it when it builds the
     run's samplers (``DelayModel.needs_code``). The search is done once per run (its
-    answer does not change between rounds). When the code decodes from fewer responders
+    answer does not change between rounds). A sampler built without a code (e.g. for
+    the order statistics of a round's durations, which do not depend on which workers
+    are slowed) slows a uniformly random set, as ``random`` does;
+    :meth:`AdversarialSampler.worst_sets` then raises. When the code decodes from fewer responders
     than ``n - stragglers`` (``stragglers`` below its s), the adversary still ranks the
     sets by the error of all the others. :meth:`sample` draws the marginal of a worker
     that is never chosen (the base model).
@@ -229,7 +232,7 @@ class AdversarialSampler(RoundSampler):
         if model.strategy == "fixed":
             assert model.workers is not None
             return model.workers
-        if model.strategy == "random":
+        if model.strategy == "random" or self.code is None:
             pick = self.adv_rng.choice(n, model.stragglers, replace=False)
             return tuple(sorted(int(x) for x in pick))
         sets = self.worst_sets()

@@ -268,7 +268,7 @@ def infinite_mean(model: Any) -> str:
             else (f"weibull with shape = {model.shape:g} has a mean beyond float64")
         )
     base = getattr(model, "base", None)
-    if base is not None and name in ("bimodal", "persistent", "heterogeneous"):
+    if base is not None and name in ("bimodal", "persistent", "heterogeneous", "adversarial"):
         why = infinite_mean(base)
         return f"its base: {why}" if why else ""
     dist = getattr(model, "dist", None)

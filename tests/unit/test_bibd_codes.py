@@ -271,10 +271,14 @@ def test_bad_adversary_is_one_clear_line(spec, fragment):
     assert fragment in str(exc.value) and "\n" not in str(exc.value)
 
 
-def test_worst_without_a_code_says_what_is_missing():
-    sampler = adversary().sampler(6, 0)
+def test_worst_without_a_code_draws_the_same_order_statistics_as_random():
+    """Without a code the adversary cannot rank sets: it slows a random set, so the
+    sorted durations of a round (all the advisor's bounds need) are those of random."""
+    worst = adversary().sampler(6, 0)
+    rand = adversary("random").sampler(6, 0)
+    np.testing.assert_array_equal(worst.draw_rounds(5, np.ones(6)), rand.draw_rounds(5, np.ones(6)))
     with pytest.raises(InvalidInputError, match="plays against a code"):
-        sampler.draw(np.ones(6))
+        worst.worst_sets()
     with pytest.raises(InvalidInputError, match="exceeds the n=3 workers"):
         adversary(stragglers=4).sampler(3, 0)
 
