@@ -22,8 +22,9 @@ class HeteroAwareCode(HeterogeneousCode):
     ``d_i ~ (s+1) n c_i / sum(c)`` of them (integers in ``1..n``, see
     :func:`gcsim.codes._hetero.loads_from_speeds`), placed cyclically so the copies of a
     partition sit on distinct workers. The coefficients come from the null-space
-    construction of :mod:`gcsim.codes._hetero` (random Gaussian, seeded): any ``n - s``
-    responders decode exactly with one ``(n-s) x (n-s)`` solve. With equal speeds every
+    construction of :mod:`gcsim.codes._hetero` (a trigonometric parity matrix and a
+    random decoding functional, seeded): any ``n - s`` responders decode exactly with one
+    ``(n-s) x (n-s)`` solve. With equal speeds every
     load is s+1, as in the cyclic repetition code.
 
     Parameters
@@ -39,7 +40,9 @@ class HeteroAwareCode(HeterogeneousCode):
     constraints = "m = 1, 0 <= s < n, speeds: n positive numbers (default equal)"
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> Any:
+    def build(
+        cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
+    ) -> HeteroAwareCode:
         args = cls._validate(n, s, m, options)
         from gcsim.rng import as_generator  # numpy.random: only when building
 

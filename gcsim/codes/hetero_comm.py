@@ -49,7 +49,9 @@ class HeteroCommCode(HeterogeneousCode):
     )
 
     @classmethod
-    def build(cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any) -> Any:
+    def build(
+        cls, *, n: int, s: int, m: int = 1, rng: Any = None, **options: Any
+    ) -> HeteroCommCode:
         args = cls._validate(n, s, m, options)
         from gcsim.rng import as_generator  # numpy.random: only when building
 
