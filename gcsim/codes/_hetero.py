@@ -94,6 +94,7 @@ def loads_from_speeds(speeds: np.ndarray, total: int, cap: int) -> np.ndarray:
     the largest remainders (ties to the lower worker id). Needs ``n <= total <= n cap``.
     """
     c = np.asarray(speeds, dtype=float)
+    c = np.maximum(c / c.max(), 1e-300)  # only ratios matter; no overflow for huge speeds
     n = len(c)
     if not n <= total <= n * cap:
         raise AssertionError("internal: loads need n <= total <= n * cap")

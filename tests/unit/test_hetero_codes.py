@@ -344,3 +344,14 @@ def test_cli_check_takes_a_list_option(capsys):
     row = next(line for line in out.splitlines() if line.startswith("| hetero"))
     want = make_code("hetero", n=8, s=2, speeds=[1, 1, 1, 1, 2, 2, 3, 4]).d
     assert f"| {want} | yes | {1 + 8 + 28} | yes |" in row  # all sets of <= 2 stragglers
+
+
+@pytest.mark.parametrize(
+    "speeds",
+    [[1, 1, 1e308, 3], [1e-320, 1, 2, 2], [5e-324] * 4, [1e308] * 4, [1, 1e-300, 1e300, 1]],
+)
+def test_extreme_speeds_still_give_valid_loads(speeds):
+    d = loads_from_speeds(np.asarray(speeds, dtype=float), 2 * len(speeds), len(speeds))
+    assert d.sum() == 2 * len(speeds) and d.min() >= 1 and d.max() <= len(speeds)
+    code = make_code("hetero", n=4, s=1, speeds=speeds)
+    assert list(code.loads) == list(d)
