@@ -121,7 +121,7 @@ def run_fast(
             T = np.add(C, X, out=X if not record_workers else None)  # X not needed again
         dec_at, failed = _decode_instants(code, T, rule, round_timeout)
         arrived = T <= dec_at[:, None]
-        n_resp = arrived.sum(axis=1)
+        n_resp = np.count_nonzero(arrived, axis=1)
         dec_parts.append(dec_at)
         failed_parts.append(failed)
         resp_parts.append(n_resp)
