@@ -25,7 +25,7 @@ class BernoulliCode(ApproximateCode):
     """
 
     name = "bernoulli"
-    summary = "Charles et al. Bernoulli code: B[i,j] ~ Bernoulli(d/n), columns normalised (inexact)"
+    summary = "Charles et al. Bernoulli code: B[i,j] ~ Bernoulli(d/n), normalised (inexact)"
     constraints = "m = 1, 0 <= s < n, 1 <= d <= n (expected load; default s+1)"
 
     @classmethod

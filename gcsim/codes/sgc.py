@@ -35,9 +35,7 @@ class StochasticGradientCode(ApproximateCode):
     """
 
     name = "sgc"
-    summary = (
-        "Bitar et al. stochastic coding: d-regular random assignment, add what arrives (inexact)"
-    )
+    summary = "Bitar et al. stochastic coding: d-regular random layout, sum arrivals (inexact)"
     constraints = "m = 1, 0 <= s < n, 1 <= d <= n (default s+1), 0 <= p < 1 (default s/n)"
     one_step_name = "plain sum of the responders"
 
