@@ -146,10 +146,21 @@ class HeterogeneousSampler(RoundSampler):
 
 
 def explicit_speeds(model: Any, n: int) -> np.ndarray | None:
-    """The n fixed per-worker speeds of a ``heterogeneous`` model with explicit speeds
-    (what a heterogeneity-aware code sizes its loads from), or None for any other model
-    (homogeneous, speeds drawn per run, or a length other than n)."""
-    if isinstance(model, HeterogeneousDelay) and model.speeds is not None:
-        if model.speeds.size == n:
-            return np.array(model.speeds, dtype=float)
-    return None
+    """The n fixed per-worker speeds of a model (what a heterogeneity-aware code sizes its
+    loads from): those of a ``heterogeneous`` model with explicit speeds, found also as
+    the ``base`` of a wrapping model (``persistent(heterogeneous(...))``; nested ones
+    multiply), or None when there are none (homogeneous, speeds drawn per run, or a
+    length other than n)."""
+    speeds = np.ones(n)
+    found = False
+    node = model
+    for _ in range(32):  # models nest a few levels at most
+        if isinstance(node, HeterogeneousDelay):
+            if node.speeds is None or node.speeds.size != n:
+                return None
+            speeds = speeds * node.speeds
+            found = True
+        node = getattr(node, "base", None)
+        if not isinstance(node, DelayModel):
+            break
+    return speeds if found else None

@@ -355,3 +355,19 @@ def test_extreme_speeds_still_give_valid_loads(speeds):
     assert d.sum() == 2 * len(speeds) and d.min() >= 1 and d.max() <= len(speeds)
     code = make_code("hetero", n=4, s=1, speeds=speeds)
     assert list(code.loads) == list(d)
+
+
+def test_explicit_speeds_are_found_inside_wrapping_models():
+    from gcsim import make_delay
+    from gcsim.delays.heterogeneous import explicit_speeds
+
+    het = {"model": "heterogeneous", "base": "exponential", "speeds": [1, 2, 4]}
+    wrapped = {"model": "persistent", "base": het, "p_slow": 0.1, "p_recover": 0.5, "factor": 3}
+    twice = {"model": "heterogeneous", "base": het, "speeds": [2, 1, 1]}
+    np.testing.assert_array_equal(explicit_speeds(make_delay(het), 3), [1, 2, 4])
+    np.testing.assert_array_equal(explicit_speeds(make_delay(wrapped), 3), [1, 2, 4])
+    np.testing.assert_array_equal(explicit_speeds(make_delay(twice), 3), [2, 2, 4])
+    assert explicit_speeds(make_delay(het), 4) is None  # another n
+    assert explicit_speeds(make_delay("exponential"), 3) is None
+    drawn = {"model": "heterogeneous", "speeds": {"model": "uniform", "low": 0.5, "high": 2}}
+    assert explicit_speeds(make_delay(drawn), 3) is None
