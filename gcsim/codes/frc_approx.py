@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from gcsim.codes._approx import ApproximateCode, check_decoder, check_load
-from gcsim.codes._validate import check_full_length, check_options
+from gcsim.codes._validate import check_full_length, check_int, check_options
 from gcsim.codes.grouped import group_sizes
 from gcsim.codes.info import Example, SchemeInfo
+from gcsim.errors import InvalidInputError
 
 
 class ApproximateFRCCode(ApproximateCode):
@@ -114,9 +115,10 @@ class ApproximateFRCCode(ApproximateCode):
         decoder over a uniformly random straggler set of the given size (exact): with
         ``c`` partitions covered the rescaled estimate has squared error
         ``(k - c) + c (k / c - 1)^2 = k (k - c) / c``."""
-        n, s, k = self.n, int(stragglers), self.k
-        if not 0 <= s < n:
-            raise ValueError(f"{self.name}: stragglers must be in 0..{n - 1}; got {s}")
+        n, k = self.n, self.k
+        s = check_int("stragglers", stragglers, minimum=0, scheme=self.name)
+        if s >= n:
+            raise InvalidInputError(f"{self.name}: stragglers must be < n={n}; got {s}")
         dist = self.covered_distribution(s)
         return sum(w * (k - c) / c for c, w in dist.items()) / math.comb(n, s)
 
