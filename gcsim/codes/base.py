@@ -281,6 +281,14 @@ class GradientCode:
         return self._loads.copy()
 
     @property
+    def work(self) -> np.ndarray:
+        """Each worker's share of the data in units of ``1/n`` of it, ``loads * n / k``,
+        shape (n,) float: what its compute time scales with. Equal to :attr:`loads` when
+        ``k = n`` (every built-in scheme except ``hetero-comm`` with a placement over
+        another number of partitions)."""
+        return self._loads * (self._n / self._k)
+
+    @property
     def exact(self) -> bool:
         """True when decodable responder sets give the exact gradient sum."""
         return self._exact

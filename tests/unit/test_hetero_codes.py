@@ -371,3 +371,11 @@ def test_explicit_speeds_are_found_inside_wrapping_models():
     assert explicit_speeds(make_delay("exponential"), 3) is None
     drawn = {"model": "heterogeneous", "speeds": {"model": "uniform", "low": 0.5, "high": 2}}
     assert explicit_speeds(make_delay(drawn), 3) is None
+
+
+def test_work_is_the_share_of_the_data_in_units_of_one_nth():
+    code = make_code("hetero-comm", n=3, s=0, placement=[[0, 1, 2, 3, 4, 5], [0, 1], [2]])
+    assert code.k == 6 and list(code.loads) == [6, 2, 1]
+    np.testing.assert_allclose(code.work, [3.0, 1.0, 0.5])  # all the data is 3 units
+    same = make_code("hetero", n=5, s=1, speeds=[1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(same.work, same.loads)
