@@ -42,6 +42,10 @@ CODES = [
     ("grouped", 10, 2, 2, {}),  # unequal groups
     ("grouped", 8, 1, 3, {"generator": "parity"}),
     ("grouped", 7, 2, 4, {"generator": "hamming"}),  # non-MDS: a rank check per group
+    ("grouped", 8, 2, 2, {"speeds": [1, 1, 1, 1, 3, 3, 3, 3]}),  # partitions from speeds
+    ("hetero", 7, 2, 1, {"speeds": [1, 1, 2, 2, 3, 1, 4]}),  # unequal loads, general rule
+    ("hetero-comm", 6, 1, 2, {"speeds": [1, 2, 1, 2, 1, 3]}),
+    ("bibd", 7, 2, 1, {}),  # inexact, count rule
 ]
 
 
