@@ -215,9 +215,11 @@ def null_space_code(
     ``s + m`` workers."""
     n = len(supports)
     N = n - s
+    H = trig_parity(n, s)
     # rows of G: an orthonormal basis of the null space of H (every N columns invertible)
-    G = np.linalg.svd(trig_parity(n, s))[2][s:] if s else np.eye(n)
+    G = np.linalg.svd(H)[2][s:] if s else np.eye(n)
     F = np.linalg.qr(rng.standard_normal((N, m)))[0].T  # (m, N), orthonormal rows
+    FG = F @ G  # (m, n)
     holders: list[list[int]] = [[] for _ in range(k)]
     for i, x in enumerate(supports):
         for j in x.tolist():
@@ -225,12 +227,14 @@ def null_space_code(
     coefs = [np.zeros((len(x), m)) for x in supports]
     where = [{int(j): t for t, j in enumerate(x.tolist())} for x in supports]
     for j in range(k):
-        lack = np.setdiff1d(np.arange(n), holders[j])
-        # columns x with G[:, lack]^T x = 0: the last N - |lack| right singular vectors
-        Z = np.linalg.svd(G[:, lack].T)[2][lack.size :].T if lack.size else np.eye(N)
-        X = Z @ np.linalg.pinv(F @ Z)  # (N, m) with F X = I_m, the least norm
-        vals = G[:, holders[j]].T @ X  # (|holders|, m)
-        for t, i in enumerate(holders[j]):
+        W = holders[j]
+        # The column v = G^T x of partition j lies in the null space of H and vanishes
+        # off its holders W: v_W spans the null space of H[:, W] (dimension |W| - s),
+        # and F x = F G v = e_u fixes it; the least-norm v is the least-norm x (G has
+        # orthonormal rows). An s x |W| problem per partition, not an N x N one.
+        Z = np.linalg.svd(H[:, W])[2][s:].T if s else np.eye(len(W))
+        vals = Z @ np.linalg.pinv(FG[:, W] @ Z)  # (|W|, m): B's entries of partition j
+        for t, i in enumerate(W):
             coefs[i][where[i][j]] = vals[t]
     return G, F, coefs
 
