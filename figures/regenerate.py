@@ -29,6 +29,7 @@ SCENARIOS = [
     "heavy-tail",
     "persistent",
     "trace-replay",
+    "time-to-accuracy",
 ]
 
 

@@ -158,6 +158,14 @@ def estimate_run(
         features = float(workload.get("features", 100))  # type: ignore[union-attr]
         parts["workload data"] = 3 * 8.0 * samples * features
         parts["partials and messages"] = 8.0 * (n * features + n * q) * 2
+    elif model == "softmax":
+        wl = workload or {}
+        synthetic = wl.get("dataset", "digits") == "synthetic"
+        samples = float(wl.get("samples") or 2000) if synthetic else 2000.0
+        features = float(wl.get("features", 20)) if synthetic else 70.0
+        classes = float(wl.get("classes", 4)) if synthetic else 10.0
+        parts["workload data"] = 8.0 * samples * (3 * features + 3 * classes)
+        parts["partials and messages"] = 8.0 * (n * dimension + n * q) * 2
     elif model is not None:
         parts["partials and messages"] = 8.0 * (n * dimension + n * q) * 2
     total = sum(parts.values())

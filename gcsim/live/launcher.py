@@ -321,7 +321,9 @@ def _run_point(p: Point, launcher: Launcher, live: dict[str, Any], folder: Path)
         info.update(status="failed", error=err, stderr=stderr[-20000:])
     summary: dict[str, Any] = {}
     if records is not None and len(records):
-        summary = summarize(records, run_spec, wall=wall, engine="live")
+        summary = summarize(
+            records, run_spec, wall=wall, engine="live", target_loss=p.spec.get("target_loss")
+        )
         if finished:
             _traces(tmp, run_spec)
             # like a simulated point: a run in which no round decoded has nothing to report

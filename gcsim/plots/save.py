@@ -25,6 +25,7 @@ from gcsim.plots._data import (
     single_values,
     summary_of,
 )
+from gcsim.plots.accuracy import plot_time_to_accuracy, time_to_accuracy_data
 from gcsim.plots.cdf import (
     HEAVY_TAIL_RATIO,
     plot_round_time_cdf,
@@ -49,6 +50,7 @@ FIGURES: dict[str, str] = {
     "stability_vs_n": "worst relative error and condition number vs n, float64/float32",
     "round_time_cdf": "empirical CDF of round times for one cluster",
     "loss_vs_time": "training loss vs simulated wall-clock time",
+    "time_to_accuracy": "mean loss vs time with 95% bands over replicates; time to target loss",
     "decode_time_vs_n": "measured decode time per round vs n",
 }
 
@@ -362,6 +364,24 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
     plans.append(plan)
 
     plan = _plan(
+        "time_to_accuracy",
+        time_to_accuracy_data(results),
+        "no finite training loss: the scenario trains no model",
+    )
+    if plan.drawn and not plan.data.attrs.get("target"):
+        plan.reason = "no [accuracy] target_loss in the scenario"
+    elif plan.drawn:
+        n_used = plan.data["n"].iloc[0]
+        plan.note = _join(
+            [
+                _n_note(results, n_used) or f"n = {n_used}",
+                *_s_note(plan.data),
+                f"bands over {int(plan.data['k'].max())} replicate(s)",
+            ]
+        )
+    plans.append(plan)
+
+    plan = _plan(
         "decode_time_vs_n",
         decode_time_vs_n_data(results),
         "no successful point has a measured decode time",
@@ -428,6 +448,10 @@ def _draw(plan: FigurePlan, styles: Mapping[str, SchemeStyle]) -> Figure:
         order = [k for k in legends if k in handles] + bounds
         with style_context():
             add_legend(axs[-1], [handles[k] for k in order], order)
+        return fig
+    if name == "time_to_accuracy":
+        fig, axs = new_axes(2, width=13.0)
+        plot_time_to_accuracy(data, axes=axs, styles=styles)
         return fig
     if name == "stability_vs_n":
         fig, axs = new_axes(2, width=12.5)

@@ -522,6 +522,7 @@ def _scheme_points(
             **({} if cl["numerics"] == "warn" else {"numerics": cl["numerics"]}),
             **({"error_target": cl["error_target"]} if cl["decode_rule"] == "error" else {}),
             **({"tune": sc["tune"]} if (sc.get("tune") or {}).get("enabled") else {}),
+            **({"target_loss": sc["accuracy"]["target_loss"]} if sc.get("accuracy") else {}),
         }
         idx = start + len(out)
         pid = f"{idx:04d}-{sch['label']}-r{rep}-{_digest(spec)}"

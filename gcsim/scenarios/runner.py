@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gcsim.analysis.accuracy import time_to_target
 from gcsim.errors import GcsimError
 from gcsim.scenarios.expand import Point, expand, factor_keys
 from gcsim.scenarios.store import (
@@ -58,9 +59,17 @@ def _versions() -> dict[str, str]:
     }
 
 
-def summarize(records: pd.DataFrame, spec: RunSpec, *, wall: float, engine: str) -> dict[str, Any]:
+def summarize(
+    records: pd.DataFrame,
+    spec: RunSpec,
+    *,
+    wall: float,
+    engine: str,
+    target_loss: float | None = None,
+) -> dict[str, Any]:
     """The per-point summary row of a run (simulated or live): round-time statistics,
-    the code's effective s, d, m and the message fraction."""
+    the code's effective s, d, m and the message fraction; with ``target_loss`` the
+    time and rounds to reach it (:mod:`gcsim.analysis.accuracy`)."""
     code = spec.code
     summ: dict[str, Any] = dict(SimResult(records=records, engine=engine, config={}).summary())
     ok = records[records["decoded"].astype(bool)]
@@ -78,6 +87,7 @@ def summarize(records: pd.DataFrame, spec: RunSpec, *, wall: float, engine: str)
         wall_s=wall,
         engine=engine,
     )
+    summ.update(time_to_target(records, target_loss))
     return summ
 
 
@@ -129,7 +139,13 @@ def run_point(point: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
     spec = RunSpec.from_point(point)
     with np.errstate(over="ignore"):  # huge draws overflow to inf: point_outcome judges it
         res = run(spec)
-    summ = summarize(res.records, spec, wall=time.perf_counter() - t0, engine=res.engine)
+    summ = summarize(
+        res.records,
+        spec,
+        wall=time.perf_counter() - t0,
+        engine=res.engine,
+        target_loss=point.get("target_loss"),
+    )
     out = res.records.copy()
     out["responders"] = [" ".join(map(str, r)) if r is not None else "" for r in out["responders"]]
     return summ, out

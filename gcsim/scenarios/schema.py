@@ -276,7 +276,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "choice",
             "random-vectors",
             "source of partial gradients",
-            choices=("random-vectors", "logistic", "none"),
+            choices=("random-vectors", "logistic", "softmax", "none"),
         ),
         # further keys are the workload's parameters (dimension, samples, features, ...)
     },
@@ -354,6 +354,17 @@ SCHEMA: dict[str, dict[str, Field]] = {
             maximum=16,
         ),
     },
+    "accuracy": {
+        "target_loss": Field(
+            "float",
+            REQUIRED,
+            "training loss to reach: the summary gets time_to_target and rounds_to_target "
+            "(simulated), the figures time_to_accuracy (a workload that trains a model)",
+            minimum=0,
+            exclusive_min=True,
+            finite=True,
+        ),
+    },
     "tune": {
         "enabled": Field(
             "bool",
@@ -412,6 +423,7 @@ TOP_LEVEL = (
     "schemes",
     "sweep",
     "live",
+    "accuracy",
     "tune",
     "output",
 )
@@ -546,6 +558,8 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
     out["schemes"] = resolved_schemes
     out["sweep"] = _check_sweep(data.get("sweep", {}))
     out["live"] = _fill("live", data.get("live", {}))
+    if "accuracy" in data:  # only when written (results folders of older scenarios resume)
+        out["accuracy"] = _fill("accuracy", data["accuracy"])
     if "tune" in data:  # only when written: results folders of untuned scenarios resume
         out["tune"] = _fill("tune", data["tune"])
     out["output"] = _fill("output", data.get("output", {}))

@@ -80,6 +80,10 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "mean_rel_error": "mean relative error of the decoded gradient over the decoded rounds",
     "early_fraction": "fraction of rounds decoded with fewer than n - s responders",
     "final_loss": "training loss after the last round (NaN without a model)",
+    "rounds_to_target": "with [accuracy]: rounds until the loss first reached target_loss "
+    "(NaN: never)",
+    "time_to_target": "with [accuracy]: simulated time (s) until the loss first reached "
+    "target_loss (NaN: never)",
     "wall_s": "wall time this point took to simulate (s)",
 }
 

@@ -8,12 +8,21 @@ from gcsim.errors import InvalidInputError, did_you_mean, excerpt
 from gcsim.workload.base import Workload
 from gcsim.workload.logistic import LogisticRegression
 from gcsim.workload.random_vectors import RandomVectors
+from gcsim.workload.softmax import SoftmaxRegression
 
-__all__ = ["WORKLOADS", "LogisticRegression", "RandomVectors", "Workload", "make_workload"]
+__all__ = [
+    "WORKLOADS",
+    "LogisticRegression",
+    "RandomVectors",
+    "SoftmaxRegression",
+    "Workload",
+    "make_workload",
+]
 
 WORKLOADS: dict[str, type[Workload]] = {
     "random-vectors": RandomVectors,
     "logistic": LogisticRegression,
+    "softmax": SoftmaxRegression,
 }
 
 

@@ -531,12 +531,14 @@ def test_plot_results_writes_every_figure(tmp_path):
     r = make_results(tmp_path, dtypes=("float64", "float32"))
     out = tmp_path / "figs"
     paths = plot_results(r, out, formats=("png",), dpi=30)  # low dpi, PNG only: fast
-    assert [p.name for p in paths] == [f"{n}.png" for n in FIGURES]
+    # every figure but time_to_accuracy, which needs an [accuracy] target_loss
+    assert [p.name for p in paths] == [f"{n}.png" for n in FIGURES if n != "time_to_accuracy"]
     for p in paths:
         assert p.is_file() and p.stat().st_size > 1000
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     readme = (out / "README.md").read_text()
-    assert "6 drawn, 0 skipped" in readme
+    assert "6 drawn, 1 skipped" in readme
+    assert "| time_to_accuracy |" in readme and "no [accuracy] target_loss" in readme
     assert "at n = 12: the most common n, ties to the largest, of 6, 12" in readme
 
 
@@ -557,7 +559,7 @@ def test_plot_results_skips_with_reasons_and_writes_png_and_pdf(tmp_path):
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths[1].read_bytes()[:5] == b"%PDF-"
     readme = (out / "README.md").read_text()
-    assert "2 drawn, 4 skipped" in readme
+    assert "2 drawn, 5 skipped" in readme
     assert not (out / "loss_vs_time.png").exists()
     assert "skipped: s does not vary" in readme
     assert "skipped: n does not vary" in readme

@@ -1,0 +1,89 @@
+"""[accuracy]: a sweep reports the time to a target loss and draws time_to_accuracy."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gcsim.scenarios import load_results, load_scenario, run_sweep
+from gcsim.scenarios.schema import ScenarioError
+
+TEXT = """
+[scenario]
+name = "acc"
+seed = 11
+rounds = 60
+replicates = 3
+[cluster]
+n = 6
+[delays.compute]
+model = "exponential"
+rate = 100.0
+[delays.comm]
+model = "constant"
+value = 0.001
+[workload]
+model = "softmax"
+dataset = "synthetic"
+samples = 300
+features = 6
+classes = 3
+lr = 1.0
+[accuracy]
+target_loss = {target}
+[code]
+s = 1
+[[schemes]]
+code = "frc"
+[[schemes]]
+code = "ignore-stragglers"
+[output]
+plot_formats = ["png"]
+"""
+
+
+def _sweep(tmp_path: Path, target: float) -> object:
+    path = tmp_path / "acc.toml"
+    path.write_text(TEXT.format(target=target), encoding="utf-8")
+    resolved, text, _ = load_scenario(path)
+    out = tmp_path / "out"
+    run_sweep(resolved, text, folder=out, jobs=1, progress=False)
+    return load_results(out)
+
+
+@pytest.mark.slow
+def test_time_to_target_is_in_the_summary_and_the_figure(tmp_path: Path) -> None:
+    res = _sweep(tmp_path, 0.86)
+    summ = res.summary
+    assert (summ["status"] == "ok").all()
+    for row in summ.itertuples():
+        rec = res.records[res.records["point"] == row.point]
+        loss = rec["loss"].to_numpy(float)
+        first = int(np.flatnonzero(loss <= 0.86)[0])
+        assert row.rounds_to_target == first + 1
+        assert row.time_to_target == pytest.approx(float(rec["end"].iloc[first]))
+    readme = (res.folder / "figures" / "README.md").read_text(encoding="utf-8")
+    assert "| time_to_accuracy |" in readme and "bands over 3 replicate(s)" in readme
+    assert (res.folder / "figures" / "time_to_accuracy.png").is_file()
+
+
+@pytest.mark.slow
+def test_an_unreached_target_is_nan_not_a_number(tmp_path: Path) -> None:
+    res = _sweep(tmp_path, 1e-6)
+    assert res.summary["time_to_target"].map(math.isnan).all()
+    assert (res.summary["status"] == "ok").all()  # the run itself is fine
+
+
+def test_bad_accuracy_tables_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "acc.toml"
+    for bad, words in (("0", "accuracy.target_loss"), ("-1.0", "accuracy.target_loss")):
+        path.write_text(TEXT.format(target=bad), encoding="utf-8")
+        with pytest.raises(ScenarioError, match=words) as err:
+            load_scenario(path)
+        assert "\n" not in str(err.value)
+    path.write_text(TEXT.format(target=0.5).replace("[accuracy]", "[accuracy]\nloss = 1"))
+    with pytest.raises(ScenarioError, match="accuracy.loss: unknown key"):
+        load_scenario(path)
