@@ -26,12 +26,7 @@ rate = 100.0
 model = "constant"
 value = 0.001
 [workload]
-model = "softmax"
-dataset = "synthetic"
-samples = 300
-features = 6
-classes = 3
-lr = 1.0
+{workload}
 [accuracy]
 target_loss = {target}
 [code]
@@ -45,9 +40,15 @@ plot_formats = ["png"]
 """
 
 
-def _sweep(tmp_path: Path, target: float) -> object:
+SOFTMAX = (
+    'model = "softmax"\ndataset = "synthetic"\nsamples = 300\nfeatures = 6\nclasses = 3\nlr = 1.0'
+)
+LOGISTIC = 'model = "logistic"\nsamples = 240\nfeatures = 30\nlr = 4.0'
+
+
+def _sweep(tmp_path: Path, target: float, workload: str = SOFTMAX) -> object:
     path = tmp_path / "acc.toml"
-    path.write_text(TEXT.format(target=target), encoding="utf-8")
+    path.write_text(TEXT.format(target=target, workload=workload), encoding="utf-8")
     resolved, text, _ = load_scenario(path)
     out = tmp_path / "out"
     run_sweep(resolved, text, folder=out, jobs=1, progress=False)
@@ -55,14 +56,17 @@ def _sweep(tmp_path: Path, target: float) -> object:
 
 
 @pytest.mark.slow
-def test_time_to_target_is_in_the_summary_and_the_figure(tmp_path: Path) -> None:
-    res = _sweep(tmp_path, 0.86)
+@pytest.mark.parametrize(("workload", "target"), [(SOFTMAX, 0.86), (LOGISTIC, 0.6)])
+def test_time_to_target_is_in_the_summary_and_the_figure(
+    tmp_path: Path, workload: str, target: float
+) -> None:
+    res = _sweep(tmp_path, target, workload)
     summ = res.summary
     assert (summ["status"] == "ok").all()
     for row in summ.itertuples():
         rec = res.records[res.records["point"] == row.point]
         loss = rec["loss"].to_numpy(float)
-        first = int(np.flatnonzero(loss <= 0.86)[0])
+        first = int(np.flatnonzero(loss <= target)[0])
         assert row.rounds_to_target == first + 1
         assert row.time_to_target == pytest.approx(float(rec["end"].iloc[first]))
     readme = (res.folder / "figures" / "README.md").read_text(encoding="utf-8")
@@ -80,10 +84,11 @@ def test_an_unreached_target_is_nan_not_a_number(tmp_path: Path) -> None:
 def test_bad_accuracy_tables_are_one_line(tmp_path: Path) -> None:
     path = tmp_path / "acc.toml"
     for bad, words in (("0", "accuracy.target_loss"), ("-1.0", "accuracy.target_loss")):
-        path.write_text(TEXT.format(target=bad), encoding="utf-8")
+        path.write_text(TEXT.format(target=bad, workload=SOFTMAX), encoding="utf-8")
         with pytest.raises(ScenarioError, match=words) as err:
             load_scenario(path)
         assert "\n" not in str(err.value)
-    path.write_text(TEXT.format(target=0.5).replace("[accuracy]", "[accuracy]\nloss = 1"))
+    text = TEXT.format(target=0.5, workload=SOFTMAX)
+    path.write_text(text.replace("[accuracy]", "[accuracy]\nloss = 1"), encoding="utf-8")
     with pytest.raises(ScenarioError, match="accuracy.loss: unknown key"):
         load_scenario(path)
