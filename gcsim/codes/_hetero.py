@@ -22,7 +22,8 @@ independent), on which a random F (Gaussian, seeded; orthonormal rows) has rank 
 probability 1 whenever ``r_j - s >= m``; the least-norm solution is taken. So any
 placement whose least-replicated partition has ``r = min_j r_j`` copies gives an exact
 code with messages of ``ceil(l / m)`` values for every ``m <= r - s`` (the optimum of
-Jahani-Nezhad and Maddah-Ali), and any N workers decode with one N x N solve.
+Jahani-Nezhad and Maddah-Ali), and any N workers decode exactly (by an s x s solve: see
+:meth:`HeterogeneousCode._structured_decoder`).
 
 G is an orthonormal basis of the null space of a parity matrix ``H`` (s x n) of real
 trigonometric functions at equally spaced angles (:func:`trig_parity`). Then
@@ -35,6 +36,7 @@ Gaussian G reaches 1e6 to 5e8 at s = 3.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -209,15 +211,16 @@ def trig_parity(n: int, s: int) -> np.ndarray:
 
 def null_space_code(
     supports: Sequence[np.ndarray], k: int, s: int, m: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """``G`` (N x n), ``F`` (m x N) and the coefficient blocks (d_i x m) of the
-    construction in the module docstring; needs every partition held by at least
-    ``s + m`` workers."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``G`` (N x n), ``P`` (s x n: an orthonormal basis of H's rows, so that [G; P] is
+    orthogonal), ``F`` (m x N) and the coefficient blocks (d_i x m) of the construction
+    in the module docstring; needs every partition held by at least ``s + m`` workers."""
     n = len(supports)
     N = n - s
     H = trig_parity(n, s)
     # rows of G: an orthonormal basis of the null space of H (every N columns invertible)
-    G = np.linalg.svd(H)[2][s:] if s else np.eye(n)
+    Vt = np.linalg.svd(H)[2] if s else np.eye(n)
+    G, P = Vt[s:], Vt[:s]
     F = np.linalg.qr(rng.standard_normal((N, m)))[0].T  # (m, N), orthonormal rows
     FG = F @ G  # (m, n)
     holders: list[list[int]] = [[] for _ in range(k)]
@@ -236,12 +239,12 @@ def null_space_code(
         vals = Z @ np.linalg.pinv(FG[:, W] @ Z)  # (|W|, m): B's entries of partition j
         for t, i in enumerate(W):
             coefs[i][where[i][j]] = vals[t]
-    return G, F, coefs
+    return G, P, F, coefs
 
 
 class HeterogeneousCode(GradientCode):
     """An exact code on an arbitrary placement by the null-space construction (see the
-    module docstring): any ``n - s`` responders decode with one ``(n-s) x (n-s)`` solve;
+    module docstring): any ``n - s`` responders decode with one ``s x s`` solve;
     smaller sets that happen to decode are found by the generic check."""
 
     def __init__(
@@ -256,10 +259,11 @@ class HeterogeneousCode(GradientCode):
         cache_size: int = 1024,
         params: dict[str, Any] | None = None,
     ) -> None:
-        G, F, coefs = null_space_code(supports, k, s, m, rng)
-        self._G, self._F = G, F
-        self._G.flags.writeable = False
-        self._F.flags.writeable = False
+        G, P, F, coefs = null_space_code(supports, k, s, m, rng)
+        self._G, self._P, self._F = G, P, F
+        self._FG = F @ G  # (m, n)
+        for a in (self._G, self._P, self._F, self._FG):
+            a.flags.writeable = False
         self._replication = replication(supports, k)
         super().__init__(
             n=n,
@@ -293,7 +297,20 @@ class HeterogeneousCode(GradientCode):
         if len(R) < N:
             return None  # a smaller set that decodes: the generic least squares
         use = np.asarray(R[:N], dtype=np.int64)
-        M = self._G[:, use]  # (N, N)
         A = np.zeros((self.m, len(R)))
-        A[:, :N] = np.linalg.solve(M, self._F.T).T  # F M^{-T}
-        return A, float(np.linalg.cond(M)), "structured: one (n-s) x (n-s) solve"
+        if self.s == 0:  # G = I: the decoder is F itself
+            A[:, :N] = self._F
+            return A, 1.0, "structured: F (no stragglers to cover)"
+        # [G; P] is orthogonal (P: an orthonormal basis of H's rows), so with S the s
+        # workers left out G_R^{-T} = G_R - G_S P_S^{-1} P_R: an s x s solve instead of an
+        # N x N one, and the singular values of G_R are those of P_S and ones, so
+        # cond(G_R) = 1 / sigma_min(P_S) (both exact identities, no cancellation).
+        out = np.setdiff1d(np.arange(self.n), use)
+        PS = self._P[:, out]  # (s, s)
+        A[:, :N] = self._FG[:, use] - self._FG[:, out] @ np.linalg.solve(PS, self._P[:, use])
+        # G_R's singular values are P_S's without s - N of its ones (N <= s) or with
+        # N - s more ones (N > s)
+        sv = np.sort(np.linalg.svd(PS, compute_uv=False))
+        top = 1.0 if N > self.s else float(sv[N - 1])
+        cond = top / float(sv[0]) if sv[0] > 0 else math.inf
+        return A, max(cond, 1.0), "structured: F G_R^-T by an s x s solve"

@@ -24,7 +24,7 @@ class HeteroAwareCode(HeterogeneousCode):
     partition sit on distinct workers. The coefficients come from the null-space
     construction of :mod:`gcsim.codes._hetero` (a trigonometric parity matrix and a
     random decoding functional, seeded): any ``n - s`` responders decode exactly with one
-    ``(n-s) x (n-s)`` solve. With equal speeds every
+    ``s x s`` solve. With equal speeds every
     load is s+1, as in the cyclic repetition code.
 
     Parameters

@@ -28,7 +28,7 @@ class HeteroCommCode(HeterogeneousCode):
     normalised communication cost ``1 / m`` is optimal at ``m = r - s``, the value of
     Jahani-Nezhad and Maddah-Ali, and ``m > r - s`` is refused. Coefficients from the
     null-space construction of :mod:`gcsim.codes._hetero`: any ``n - s`` responders
-    decode exactly with one ``(n-s) x (n-s)`` solve.
+    decode exactly with one ``s x s`` solve.
 
     Parameters
     ----------

@@ -379,3 +379,19 @@ def test_work_is_the_share_of_the_data_in_units_of_one_nth():
     np.testing.assert_allclose(code.work, [3.0, 1.0, 0.5])  # all the data is 3 units
     same = make_code("hetero", n=5, s=1, speeds=[1, 2, 3, 4, 5])
     np.testing.assert_array_equal(same.work, same.loads)
+
+
+@given(seed=seeds, data=st.data())
+def test_structured_decoder_is_f_g_r_inverse_transpose_with_its_condition(seed, data):
+    """The s x s solve gives F G_R^{-T} and cond(G_R) exactly (checked against the
+    N x N solve and numpy's condition number)."""
+    n = data.draw(st.integers(3, 30), label="n")
+    s = data.draw(st.integers(1, min(4, n - 1)), label="s")
+    code = make_code("hetero", n=n, s=s, rng=seed)
+    rng = np.random.default_rng(seed)
+    R = np.sort(rng.choice(n, n - s, replace=False))
+    dec = code.decoder(R)
+    GR = code._G[:, R]
+    want = np.linalg.solve(GR, code._F.T).T
+    np.testing.assert_allclose(dec.matrix, want, rtol=1e-8, atol=1e-10 * np.abs(want).max())
+    assert dec.cond == pytest.approx(np.linalg.cond(GR), rel=1e-8)
