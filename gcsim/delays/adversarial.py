@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -163,7 +164,8 @@ class AdversarialDelay(DelayModel):
 
 class AdversarialSampler(RoundSampler):
     """One run of :class:`AdversarialDelay`: the base sampler's durations, the chosen
-    set's multiplied by ``factor``. ``chosen`` lists each round's set (in order)."""
+    set's multiplied by ``factor``. ``chosen`` holds the sets of the last 4096 rounds,
+    in order."""
 
     def __init__(
         self, model: AdversarialDelay, n: int, rng: SeedLike, mode: str, code: Any = None
@@ -186,7 +188,7 @@ class AdversarialSampler(RoundSampler):
         # whatever the code and however many ties it breaks (common random numbers)
         self.adv_rng, base_rng = spawn(self.rng, 2)
         self.base: RoundSampler = model.base.sampler(self.n, base_rng, mode)
-        self.chosen: list[tuple[int, ...]] = []
+        self.chosen: deque[tuple[int, ...]] = deque(maxlen=4096)
         self._worst: list[tuple[int, ...]] | None = None
         self.worst_error: float | None = None
 

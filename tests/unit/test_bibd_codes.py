@@ -233,7 +233,7 @@ def test_greedy_search_above_the_exhaustive_limit():
 def test_fixed_and_random_strategies_and_the_chosen_sets():
     fixed = adversary("fixed", workers=[3, 1]).sampler(6, 0)
     d = fixed.draw(np.ones(6))
-    assert fixed.chosen == [(1, 3)] and d[1] >= 0 and d.shape == (6,)
+    assert list(fixed.chosen) == [(1, 3)] and d[1] >= 0 and d.shape == (6,)
     rnd = adversary("random").sampler(6, 0)
     for _ in range(5):
         rnd.draw(np.ones(6))
