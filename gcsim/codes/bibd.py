@@ -33,6 +33,9 @@ Designs (every one cyclic or projective, built exactly over the integers mod q):
   ``n = q^2 + q + 1``, ``r = q + 1``, ``lambda = 1`` (q = 2: the Fano plane, n = 7);
 * ``paley``: the quadratic residues mod a prime q = 3 (mod 4) and their translates (a
   Paley difference set): ``n = q``, ``r = (q - 1) / 2``, ``lambda = (q - 3) / 4``;
+* ``hadamard``: the +1 entries of the Sylvester Hadamard matrix of order n + 1 off its
+  first row and column (the hyperplanes of PG(k - 1, 2)): ``n = 2^k - 1``,
+  ``r = (n - 1) / 2``, ``lambda = (n - 3) / 4`` (n = 7 is again the Fano plane);
 * ``complement=True`` takes every block's complement, a symmetric
   ``(v, v - r, v - 2 r + lambda)`` design (a larger load, a smaller error).
 """
@@ -49,7 +52,7 @@ from gcsim.codes._validate import check_full_length, check_options, fmt_values, 
 from gcsim.codes.info import Example, SchemeInfo
 from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean, excerpt
 
-DESIGNS = ("auto", "projective", "paley")
+DESIGNS = ("auto", "projective", "paley", "hadamard")
 #: Largest n the error-message search for feasible sizes looks at.
 _SEARCH = 10_000
 
@@ -69,6 +72,20 @@ def projective_q(n: int) -> int | None:
 def paley_ok(n: int) -> bool:
     """Whether n is a prime = 3 (mod 4) with a non-trivial Paley design (n >= 7)."""
     return n >= 7 and n % 4 == 3 and _is_prime(n)
+
+
+def hadamard_ok(n: int) -> bool:
+    """Whether ``n = 2^k - 1`` with k >= 3 (a Sylvester Hadamard design)."""
+    return n >= 7 and (n + 1) & n == 0
+
+
+def hadamard_design(n: int) -> list[np.ndarray]:
+    """Blocks ``{j in 1..n : popcount(i & j) even}`` for i = 1..n, n = 2^k - 1: the +1
+    entries off the first row and column of the Sylvester Hadamard matrix of order n + 1
+    (the hyperplanes of PG(k - 1, 2)), a symmetric ``(n, (n-1)/2, (n-3)/4)`` design."""
+    ids = np.arange(1, n + 1)
+    par = np.array([bin(x).count("1") % 2 for x in range(n + 1)])
+    return [ids[par[i & ids] == 0] - 1 for i in ids]
 
 
 def projective_plane(q: int) -> list[np.ndarray]:
@@ -92,25 +109,37 @@ def design_parameters(n: int, design: str, complement: bool) -> tuple[str, int, 
     """(design actually used, r, lambda) for n workers; raises when none exists."""
     q = projective_q(n)
     if design == "auto":
-        design = "projective" if q is not None else ("paley" if paley_ok(n) else "")
+        design = (
+            "projective"
+            if q is not None
+            else ("paley" if paley_ok(n) else ("hadamard" if hadamard_ok(n) else ""))
+        )
     if design == "projective" and q is not None:
         r, lam = q + 1, 1
-    elif design == "paley" and paley_ok(n):
+    elif design in ("paley", "hadamard") and (paley_ok(n) if design == "paley" else hadamard_ok(n)):
         r, lam = (n - 1) // 2, (n - 3) // 4
     else:
         proj = [t * t + t + 1 for t in range(2, 101) if _is_prime(t)]
         pal = [p for p in range(7, _SEARCH) if paley_ok(p)]
-        want = {"auto": proj + pal, "projective": proj, "paley": pal}[design or "auto"]
+        had = [2**k - 1 for k in range(3, 16)]
+        want = {
+            "auto": proj + pal + had,
+            "projective": proj,
+            "paley": pal,
+            "hadamard": had,
+        }[design or "auto"]
         what = {
-            "auto": "a projective plane (n = q^2+q+1, q prime) or a Paley design (n prime, "
-            "n = 3 mod 4)",
+            "auto": "a projective plane (n = q^2+q+1, q prime), a Paley design (n prime, "
+            "n = 3 mod 4) or a Hadamard design (n = 2^k - 1)",
             "projective": "a projective plane: n = q^2+q+1 with q prime",
             "paley": "a Paley design: n a prime with n = 3 (mod 4), n >= 7",
+            "hadamard": "a Sylvester Hadamard design: n = 2^k - 1 with k >= 3",
         }[design or "auto"]
         raise InfeasibleParametersError(
             f"bibd needs n workers to form {what}; got n={n} "
             f"(nearest feasible n: {fmt_values(nearest(want, n))}; projective: "
-            f"{fmt_values(proj[:5], 5)}; paley: {fmt_values(pal[:6], 6)})"
+            f"{fmt_values(proj[:5], 5)}; paley: {fmt_values(pal[:6], 6)}; hadamard: "
+            f"{fmt_values(had[:4], 4)})"
         )
     if complement:
         r, lam = n - r, n - 2 * r + lam
@@ -145,8 +174,8 @@ class BlockDesignCode(ApproximateCode):
     name = "bibd"
     summary = "Kadhe et al. symmetric block design: error set by the straggler count (inexact)"
     constraints = (
-        "m = 1, 0 <= s < n; n = q^2+q+1 with q prime (projective plane) or n prime = 3 "
-        "mod 4 (Paley)"
+        "m = 1, 0 <= s < n; n = q^2+q+1 with q prime (projective plane), n prime = 3 "
+        "mod 4 (Paley) or n = 2^k - 1 (Hadamard)"
     )
 
     def __init__(
@@ -164,8 +193,10 @@ class BlockDesignCode(ApproximateCode):
             q = projective_q(n)
             assert q is not None
             blocks = projective_plane(q)
-        else:
+        elif used == "paley":
             blocks = paley_design(n)
+        else:
+            blocks = hadamard_design(n)
         if complement:
             blocks = [np.setdiff1d(np.arange(n), b) for b in blocks]
         self._r, self._lam = r, lam
@@ -262,7 +293,7 @@ INFO = SchemeInfo(
     color="#999933",
     marker="H",
     options_help=(
-        "design=auto (default) | projective | paley; complement=false | true; "
+        "design=auto (default) | projective | paley | hadamard; complement=false | true; "
         "decoder=optimal (least squares, closed form; default) | one-step; cache_size"
     ),
     examples=(

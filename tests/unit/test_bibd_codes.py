@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import gcsim
 from gcsim import InfeasibleParametersError, InvalidInputError, make_code, make_delay
-from gcsim.codes.bibd import paley_design, projective_plane, squared_error
+from gcsim.codes.bibd import hadamard_design, paley_design, projective_plane, squared_error
 from gcsim.delays.adversarial import straggler_error
 from gcsim.testing import check_code
 
@@ -35,6 +35,9 @@ DESIGNS = [
     (19, {"design": "paley", "complement": True}),
     (7, {"complement": True}),
     (57, {}),
+    (15, {}),  # Hadamard (auto)
+    (63, {"design": "hadamard"}),
+    (7, {"design": "hadamard", "complement": True}),
 ]
 
 
@@ -71,6 +74,23 @@ def test_paley_designs_meet_in_q_minus_3_over_4(q):
         assert len(np.intersect1d(a, b)) == (q - 3) // 4
 
 
+@pytest.mark.parametrize("k", [3, 4, 5, 6, 7])
+def test_hadamard_designs_meet_in_n_minus_3_over_4(k):
+    n = 2**k - 1
+    blocks = hadamard_design(n)
+    assert len(blocks) == n and {len(b) for b in blocks} == {(n - 1) // 2}
+    for a, b in itertools.combinations(blocks[:10], 2):
+        assert len(np.intersect1d(a, b)) == (n - 3) // 4
+
+
+def test_the_three_families_all_give_the_fano_plane_at_n_7():
+    errs = {
+        d: make_code("bibd", n=7, s=2, design=d).squared_error(5)
+        for d in ("projective", "paley", "hadamard")
+    }
+    assert len({round(v, 12) for v in errs.values()}) == 1
+
+
 def test_fano_plane_errors_match_the_published_values():
     """The squared errors of the Fano plane at 6, 5, 4 responders (derived by hand and
     checked exhaustively in the background notes): 1/4, 4/7, 1."""
@@ -78,11 +98,14 @@ def test_fano_plane_errors_match_the_published_values():
     assert [code.squared_error(f) for f in (6, 5, 4)] == pytest.approx([0.25, 4 / 7, 1.0])
 
 
-@pytest.mark.parametrize(("n", "opts"), [(7, {}), (13, {}), (11, {"design": "paley"})])
+@pytest.mark.parametrize(
+    ("n", "opts"), [(7, {}), (13, {}), (11, {"design": "paley"}), (15, {"design": "hadamard"})]
+)
 @pytest.mark.parametrize("decoder", ["optimal", "one-step"])
 def test_error_depends_only_on_the_number_of_stragglers_exhaustive(n, opts, decoder):
+    """Every responder set (n = 15: every set of up to 4 stragglers)."""
     code = make_code("bibd", n=n, s=n - 1, decoder=decoder, **opts)
-    for f in range(1, n + 1):
+    for f in range(1, n + 1) if n <= 13 else range(n - 4, n + 1):
         want = squared_error(n, code.r, code.lam, f, decoder)
         errs = [code.coefficient_error(R) for R in itertools.combinations(range(n), f)]
         np.testing.assert_allclose(np.square(errs) * n, want, rtol=1e-9, atol=1e-9)
@@ -149,6 +172,7 @@ def test_one_step_closed_form_equals_the_approximate_codes_expected_error(n, opt
     ("kw", "fragment"),
     [
         (dict(n=12, s=1), "nearest feasible n: 11, 13"),
+        (dict(n=14, s=1, design="hadamard"), "n = 2^k - 1"),
         (dict(n=13, s=1, design="paley"), "Paley design"),
         (dict(n=7, s=1, design="fano"), "design must be one of"),
         (dict(n=7, s=1, decoder="lsq"), "decoder must be one of"),
