@@ -30,6 +30,8 @@ SCENARIOS = [
     "persistent",
     "trace-replay",
     "time-to-accuracy",
+    "heterogeneous",
+    "adversarial",
 ]
 
 
