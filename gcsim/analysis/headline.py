@@ -85,7 +85,9 @@ def headline_table(
             text, mean = _cell(pts)
             if mean is not None:
                 means[sc, v] = mean
-            if "adjusted" in pts.columns and pts["adjusted"].fillna("").astype(str).ne("").any():
+            if "adjusted" in pts.columns and any(
+                isinstance(v, str) and v != "" for v in pts["adjusted"]
+            ):
                 text += "*"
                 adjusted_any = True
             row.append(text)

@@ -220,8 +220,13 @@ def test_make_demo_installs_the_runtime_only():
     _, test_recipe = _recipe(mk, f"$({test})")
     assert re.search(r"pip install --quiet -e \.\s*$", demo_recipe, re.M)  # no extras
     assert "[dev]" not in demo_recipe and '-e ".[dev]"' in test_recipe
-    for target in ("report", "figures", "bench"):
+    for target in ("report", "bench"):
         assert stamp_of(target) == demo
+    # figures train on a data set shipped in scikit-learn: the runtime plus [data] only
+    data = stamp_of("figures")
+    data_deps, data_recipe = _recipe(mk, f"$({data})")
+    assert f"$({demo})" in data_deps
+    assert '-e ".[data]"' in data_recipe and "[dev]" not in data_recipe
     for target in ("test-fast", "lint"):
         assert stamp_of(target) == test
 
