@@ -391,7 +391,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "computation (load d <= D, at least s tolerated)",
             minimum=0,
         ),
-        "rounds": Field("int", 2000, "rounds per advisor estimate", minimum=100, maximum=1_000_000),
+        "rounds": Field("int", 2000, "rounds per advisor estimate", minimum=100, maximum=100_000),
     },
     "output": {
         "dir": Field(
