@@ -27,10 +27,11 @@ both formulas.) The ``one-step`` decoder instead scales the plain sum so that th
 coefficients average one, ``c = k / (r |F|)``, with error
 ``k (k (r + lambda (|F| - 1)) / (r^2 |F|) - 1)``, again a function of ``|F|`` only.
 
-Designs (every one cyclic or projective, built exactly over the integers mod q):
+Designs (every one built exactly, in integer arithmetic):
 
-* ``projective``: the lines of the projective plane PG(2, q), q prime:
-  ``n = q^2 + q + 1``, ``r = q + 1``, ``lambda = 1`` (q = 2: the Fano plane, n = 7);
+* ``projective``: the lines of the projective plane PG(2, q), q a prime power (GF(q)
+  built from an irreducible polynomial): ``n = q^2 + q + 1``, ``r = q + 1``,
+  ``lambda = 1`` (q = 2: the Fano plane, n = 7; q = 4: n = 21);
 * ``paley``: the quadratic residues mod a prime q = 3 (mod 4) and their translates (a
   Paley difference set): ``n = q``, ``r = (q - 1) / 2``, ``lambda = (q - 3) / 4``;
 * ``hadamard``: the +1 entries of the Sylvester Hadamard matrix of order n + 1 off its
@@ -53,6 +54,8 @@ from gcsim.codes.info import Example, SchemeInfo
 from gcsim.errors import InfeasibleParametersError, InvalidInputError, did_you_mean, excerpt
 
 DESIGNS = ("auto", "projective", "paley", "hadamard")
+#: Largest q of a projective plane (n = q^2 + q + 1 <= 4161; built in about 0.6 s).
+MAX_Q = 64
 #: Largest n the error-message search for feasible sizes looks at.
 _SEARCH = 10_000
 
@@ -63,10 +66,77 @@ def _is_prime(q: int) -> bool:
     return all(q % p for p in range(2, math.isqrt(q) + 1))
 
 
+def prime_power(q: int) -> tuple[int, int] | None:
+    """``(p, e)`` with ``q = p^e``, p prime, e >= 1; None when q is no prime power."""
+    if q < 2:
+        return None
+    p = next(d for d in range(2, q + 1) if q % d == 0)  # the least prime factor
+    e, r = 0, q
+    while r % p == 0:
+        r //= p
+        e += 1
+    return (p, e) if r == 1 else None
+
+
 def projective_q(n: int) -> int | None:
-    """The prime q with ``q^2 + q + 1 = n``, or None."""
+    """The prime power q with ``q^2 + q + 1 = n`` (at most :data:`MAX_Q`), or None."""
     q = (math.isqrt(4 * n - 3) - 1) // 2 if n >= 1 else 0
-    return q if q * q + q + 1 == n and _is_prime(q) else None
+    ok = q * q + q + 1 == n and q <= MAX_Q and prime_power(q) is not None
+    return q if ok else None
+
+
+def _poly_mod(a: list[int], f: list[int], p: int) -> list[int]:
+    """``a mod f`` over GF(p); coefficient lists, lowest degree first, f monic."""
+    a = a[:]
+    while len(a) >= len(f):
+        c = a[-1]
+        if c:
+            shift = len(a) - len(f)
+            for i, fi in enumerate(f):
+                a[shift + i] = (a[shift + i] - c * fi) % p
+        a.pop()
+    return a
+
+
+def _irreducible(p: int, e: int) -> list[int]:
+    """The first monic irreducible polynomial of degree e over GF(p) (trial division by
+    every monic polynomial of degree 1..e/2)."""
+    for code in range(p**e):
+        f = [(code // p**i) % p for i in range(e)] + [1]
+        if f[0] == 0 and e > 1:
+            continue  # divisible by x
+        divisors = (
+            [(c // p**i) % p for i in range(d)] + [1]
+            for d in range(1, e // 2 + 1)
+            for c in range(p**d)
+        )
+        if all(any(_poly_mod(f, g, p)) for g in divisors):
+            return f
+    raise AssertionError("unreachable: irreducible polynomials exist in every degree")
+
+
+def gf_tables(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Addition and multiplication tables (q x q) of GF(q), q a prime power; element x is
+    the polynomial whose coefficients are the base-p digits of x (0 and 1 are 0 and 1)."""
+    pe = prime_power(q)
+    if pe is None:
+        raise AssertionError("internal: GF(q) needs a prime power q")
+    p, e = pe
+    x = np.arange(q)
+    digits = np.array([(x // p**i) % p for i in range(e)]).T  # (q, e)
+    weights = p ** np.arange(e)
+    add = (((digits[:, None, :] + digits[None, :, :]) % p) @ weights).astype(np.int32)
+    f = _irreducible(p, e)
+    mul = np.zeros((q, q), dtype=np.int32)
+    for a in range(q):
+        for b in range(a, q):
+            prod = [0] * (2 * e - 1)
+            for i in range(e):
+                for j in range(e):
+                    prod[i + j] += int(digits[a, i]) * int(digits[b, j])
+            r = _poly_mod([c % p for c in prod], f, p) if e > 1 else [prod[0] % p]
+            mul[a, b] = mul[b, a] = sum(int(c) * p**i for i, c in enumerate(r))
+    return add, mul
 
 
 def paley_ok(n: int) -> bool:
@@ -89,14 +159,18 @@ def hadamard_design(n: int) -> list[np.ndarray]:
 
 
 def projective_plane(q: int) -> list[np.ndarray]:
-    """Blocks (lines) of PG(2, q) for prime q: lists of point ids, n = q^2 + q + 1."""
+    """Blocks (lines) of PG(2, q), q a prime power: lists of point ids, n = q^2 + q + 1."""
     pts = [(1, a, b) for a in range(q) for b in range(q)]
     pts += [(0, 1, b) for b in range(q)]
     pts += [(0, 0, 1)]
     P = np.array(pts, dtype=np.int64)  # (n, 3): a normalised representative per point
+    add, mul = gf_tables(q)
     # lines have the same normalised coordinates; point p lies on line L iff p . L = 0
-    inc = (P @ P.T) % q == 0
-    return [np.flatnonzero(inc[i]) for i in range(len(P))]
+    out = []
+    for L in P:
+        dot = add[add[mul[P[:, 0], L[0]], mul[P[:, 1], L[1]]], mul[P[:, 2], L[2]]]
+        out.append(np.flatnonzero(dot == 0))
+    return out
 
 
 def paley_design(q: int) -> list[np.ndarray]:
@@ -119,7 +193,7 @@ def design_parameters(n: int, design: str, complement: bool) -> tuple[str, int, 
     elif design in ("paley", "hadamard") and (paley_ok(n) if design == "paley" else hadamard_ok(n)):
         r, lam = (n - 1) // 2, (n - 3) // 4
     else:
-        proj = [t * t + t + 1 for t in range(2, 101) if _is_prime(t)]
+        proj = [t * t + t + 1 for t in range(2, MAX_Q + 1) if prime_power(t)]
         pal = [p for p in range(7, _SEARCH) if paley_ok(p)]
         had = [2**k - 1 for k in range(3, 16)]
         want = {
@@ -129,9 +203,10 @@ def design_parameters(n: int, design: str, complement: bool) -> tuple[str, int, 
             "hadamard": had,
         }[design or "auto"]
         what = {
-            "auto": "a projective plane (n = q^2+q+1, q prime), a Paley design (n prime, "
+            "auto": "a projective plane (n = q^2+q+1, q a prime power), a Paley design "
+            "(n prime, "
             "n = 3 mod 4) or a Hadamard design (n = 2^k - 1)",
-            "projective": "a projective plane: n = q^2+q+1 with q prime",
+            "projective": "a projective plane: n = q^2+q+1 with q a prime power",
             "paley": "a Paley design: n a prime with n = 3 (mod 4), n >= 7",
             "hadamard": "a Sylvester Hadamard design: n = 2^k - 1 with k >= 3",
         }[design or "auto"]
@@ -174,7 +249,7 @@ class BlockDesignCode(ApproximateCode):
     name = "bibd"
     summary = "Kadhe et al. symmetric block design: error set by the straggler count (inexact)"
     constraints = (
-        "m = 1, 0 <= s < n; n = q^2+q+1 with q prime (projective plane), n prime = 3 "
+        "m = 1, 0 <= s < n; n = q^2+q+1 with q a prime power (projective plane), n prime = 3 "
         "mod 4 (Paley) or n = 2^k - 1 (Hadamard)"
     )
 

@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 
 import gcsim
 from gcsim import InfeasibleParametersError, InvalidInputError, make_code, make_delay
-from gcsim.codes.bibd import hadamard_design, paley_design, projective_plane, squared_error
+from gcsim.codes.bibd import (
+    gf_tables,
+    hadamard_design,
+    paley_design,
+    projective_plane,
+    squared_error,
+)
 from gcsim.delays.adversarial import straggler_error
 from gcsim.testing import check_code
 
@@ -36,6 +42,7 @@ DESIGNS = [
     (7, {"complement": True}),
     (57, {}),
     (15, {}),  # Hadamard (auto)
+    (21, {}),  # PG(2, 4): a prime power
     (63, {"design": "hadamard"}),
     (7, {"design": "hadamard", "complement": True}),
 ]
@@ -58,7 +65,7 @@ def test_the_design_is_a_symmetric_bibd(n, opts):
     assert lam * (n - 1) == r * (r - 1)  # the counting identity of a symmetric design
 
 
-@pytest.mark.parametrize("q", [2, 3, 5, 7, 11])
+@pytest.mark.parametrize("q", [2, 3, 4, 5, 7, 8, 9, 11, 16])
 def test_projective_planes_have_q_plus_1_points_per_line(q):
     blocks = projective_plane(q)
     assert len(blocks) == q * q + q + 1
@@ -72,6 +79,22 @@ def test_paley_designs_meet_in_q_minus_3_over_4(q):
     blocks = paley_design(q)
     for a, b in itertools.combinations(blocks[:10], 2):
         assert len(np.intersect1d(a, b)) == (q - 3) // 4
+
+
+@pytest.mark.parametrize("q", [2, 4, 8, 9, 16, 25, 27])
+def test_gf_tables_form_a_field(q):
+    add, mul = gf_tables(q)
+    x = np.arange(q)
+    assert np.all(add[0] == x) and np.all(mul[1] == x) and np.all(mul[0] == 0)
+    assert np.all(add == add.T) and np.all(mul == mul.T)
+    for a in range(1, q):  # a permutation: every non-zero element is invertible
+        assert sorted(mul[a].tolist()) == list(range(q))
+    for a in range(q):  # a permutation of the elements: additive inverses
+        assert sorted(add[a].tolist()) == list(range(q))
+    b, c = np.meshgrid(x, x, indexing="ij")
+    for a in range(q):  # distributive and associative
+        assert np.array_equal(mul[a][add[b, c]], add[mul[a][b], mul[a][c]])
+        assert np.array_equal(mul[mul[a][b], c], mul[a][mul[b, c]])
 
 
 @pytest.mark.parametrize("k", [3, 4, 5, 6, 7])
