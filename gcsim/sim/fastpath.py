@@ -29,10 +29,9 @@ from gcsim.sim.kernel import RoundKernels
 
 __all__ = ["completion_times", "run_fast"]
 
-#: values of one rounds x n matrix per chunk of rounds (2 MiB of float64): a chunk that
-#: stays in cache while it is partitioned and compared runs at the numpy floor (32 MiB
-#: chunks ran at 0.74-0.8x of it at n = 100 and 1000; 2 MiB at 0.95-1.7x)
-CHUNK_VALUES = 1 << 18
+#: values of one rounds x n matrix per chunk of rounds (32 MiB of float64; 2 MiB chunks
+#: were no faster against the numpy floor in interleaved runs: 0.6-0.7x against 0.8-0.9x)
+CHUNK_VALUES = 1 << 22
 
 
 def _kth(T: np.ndarray, k: int) -> np.ndarray:
