@@ -97,8 +97,9 @@ EXTRA_COLORS: tuple[str, ...] = (
 #: Every slot colour, in slot order.
 PALETTE: tuple[str, ...] = (*OKABE_ITO, *EXTRA_COLORS)
 
-#: One marker per slot colour (the registry's eight, then seven more).
-SLOT_MARKERS: tuple[str, ...] = (*MARKERS, "h", "p", "<", ">", "d", "H", "1")
+#: One marker per slot colour (the registry's eight, then seven more); filled markers
+#: only (a line-only marker such as "1" has no face and vanished in scatter plots).
+SLOT_MARKERS: tuple[str, ...] = (*MARKERS, "h", "p", "<", ">", "d", "H", "8")
 
 #: Slots whose colours and markers all differ from one another.
 DISTINCT_SLOTS = len(PALETTE)
