@@ -38,6 +38,8 @@ OUT = ROOT / "benchmarks" / "results"
 #: gcsim functions that are the real kernels (file suffix, function name or "*")
 KERNELS = (
     ("gcsim/workload/", "*"),
+    ("gcsim/codes/", "encode"),
+    ("gcsim/codes/", "_encode"),
     ("gcsim/codes/base.py", "_encode_worker"),
     ("gcsim/codes/base.py", "apply_used"),
     ("gcsim/codes/base.py", "apply"),
@@ -83,6 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenario", default="quickstart")
     ap.add_argument("--s", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="(the same: it takes ~15 s)")
     args = ap.parse_args()
     threadpool_limits(limits=1)
     _resolved, _text, points = load_scenario(ROOT / "scenarios" / f"{args.scenario}.toml")

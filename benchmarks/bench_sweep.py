@@ -6,6 +6,7 @@ interleaved, ``--repeats`` times, and reports min and median wall times and the 
 and .md.
 
     python benchmarks/bench_sweep.py [--repeats 2] [--scenarios quickstart paper-comparison]
+    python benchmarks/bench_sweep.py --quick    # one repeat of quickstart
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--scenarios", nargs="+", default=["quickstart", "paper-comparison"])
+    ap.add_argument("--quick", action="store_true", help="one repeat of quickstart only")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats, args.scenarios = 1, ["quickstart"]
     cores = os.cpu_count() or 1
     rows = []
     for sc in args.scenarios:
