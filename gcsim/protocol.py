@@ -27,6 +27,7 @@ Life of a round::
     dispatch = proto.start_round(t0, compute, comm)   # send work to these workers
     proto.worker_started(i, t_start, t_compute_end)   # optional timing detail
     decided = proto.on_message(i, round, t)          # ... until decided
+    k = proto.feed(ids, times, k, until)             # (or many known arrivals at once)
     decided = proto.on_timeout(t)                    # at proto.deadline
     R = proto.close()                                # decode these (if proto.decoded)
     proto.on_message(...)                            # late ones, while decoding
