@@ -38,8 +38,9 @@ class HeteroCommCode(HeterogeneousCode):
         placed cyclically (default: equal speeds, every load s + m).
     placement : list of n lists of partition ids, optional
         An explicit placement (instead of ``speeds``): worker i computes the listed
-        partitions, numbered 0..k-1. The simulator charges a worker one unit of compute
-        per partition, so a placement with k != n partitions changes that unit.
+        partitions, numbered 0..k-1. The engines charge a worker its share of the data
+        (:attr:`work`, ``loads * n / k``), so a placement over k != n partitions is
+        timed by how much data each worker reads, not by its partition count.
     """
 
     name = "hetero-comm"

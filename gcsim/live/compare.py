@@ -62,7 +62,7 @@ def calibrate(
     resp = workers[workers["status"] == "responder"]
     if resp.empty:
         raise GcsimError("cannot calibrate: no worker responded in the live run")
-    loads = code.loads.astype(float)[resp["worker"].to_numpy()]
+    loads = np.asarray(code.work, dtype=float)[resp["worker"].to_numpy()]
     q = code.message_length(dimension)
     busy = resp["compute_end"] - resp["compute_start"] - resp["injected_compute"]
     enc = resp["encode_s"].clip(lower=1e-9)
@@ -89,7 +89,7 @@ def simulate_like(
     code = RunSpec.from_point(spec).code
     n = code.n
     rounds = int(spec["rounds"])
-    loads = code.loads.astype(float)
+    loads = np.asarray(code.work, dtype=float)
     frac = code.message_length(dimension) / dimension
     piv_c = workers.pivot(index="round", columns="worker", values="injected_compute")
     piv_x = workers.pivot(index="round", columns="worker", values="injected_comm")

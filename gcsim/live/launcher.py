@@ -143,7 +143,7 @@ def _traces(tmp: Path, spec: RunSpec) -> None:
     if w.empty:
         return
     code = spec.code
-    loads = code.loads.astype(float)
+    loads = np.asarray(code.work, dtype=float)
     frac = spec.message_length / spec.dimension
     resp = w[w["status"] == "responder"]
     base_c = (

@@ -115,7 +115,7 @@ def serve(
     dimension = spec.dimension
     q = spec.message_length
     compute, comm = spec.samplers()
-    loads = code.loads.astype(float)
+    loads = np.asarray(code.work, dtype=float)  # data share (= loads when k = n)
     comm_loads = np.full(n, q / dimension)
     costs = spec.costs
     proto = spec.protocol(record_workers=True)

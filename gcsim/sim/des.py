@@ -334,7 +334,7 @@ class DESServer:
         self.proto, self.kernels = proto, kernels
         self.compute, self.comm = compute, comm
         self.iterations = iterations
-        self.loads = proto.code.loads.astype(float)
+        self.loads = np.asarray(proto.code.work, dtype=float)  # data share (loads when k = n)
         self.comm_loads = np.full(proto.n, kernels.q / kernels.l)
         self.pool = WorkerPool(
             self.env,

@@ -99,7 +99,7 @@ def run_fast(
     The records equal those of the round protocol fed the same draws (property-tested in
     ``tests/property/test_protocol.py``)."""
     n = code.n
-    loads = code.loads.astype(float)
+    loads = np.asarray(code.work, dtype=float)  # data share (= loads when k = n)
     comm_loads = np.full(n, kernels.q / kernels.l)
     # rounds are independent: work in chunks of rounds, so that peak memory stays near
     # one rounds x n matrix of a chunk (the samplers draw the same stream in chunks)
