@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates every number in docs/comparison.md (about 15 minutes on 2 cores).
+# Prints every table of docs/comparison.md (about 15 minutes on 2 cores from scratch).
 #
 #   bash docs/comparison.sh            # from the repository root, after `make demo`
 #
+# A rerun resumes: finished points and each folder's tuning.json are reused (a changed
+# scenario is moved aside by --restart). To recompute everything after changing gcsim,
+# remove results/paper-comparison and results/pc-* first.
 # Writes results/paper-comparison (equal s), results/pc-equal-load (equal computation)
 # and results/pc-<variant> (sensitivity), and prints the tables of the doc.
 set -euo pipefail
@@ -16,12 +19,14 @@ SC=scenarios/paper-comparison.toml
 "$BIN/gcsim" table results/paper-comparison --vs grouped-gaussian --by s
 "$BIN/python" docs/comparison_tables.py configs results/paper-comparison
 "$BIN/python" docs/comparison_tables.py best-prior results/paper-comparison code.s
+echo
 
 # 2. Equal computation: s >= 1 and load d <= 2, 3, 4, 6 for every scheme
 "$BIN/gcsim" sweep "$SC" -j "$JOBS" -q --restart --out results/pc-equal-load --set code.s=1 \
     --set 'sweep={"tune.load" = [2, 3, 4, 6]}'
 "$BIN/python" docs/comparison_tables.py configs results/pc-equal-load
 "$BIN/python" docs/comparison_tables.py best-prior results/pc-equal-load tune.load
+echo
 
 # 3. Sensitivity: s = 2, one assumption changed at a time (every scheme re-tuned)
 variant() {

@@ -265,6 +265,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         where = ", ".join(f"{k}={v}" for k, v in p.factors.items())
         if p.status == "infeasible":
             params = f"n={p.n} s={p.s_requested} m={p.m}: infeasible"
+        elif p.s is None:  # [tune]: infeasible as written, the tuning decides
+            params = f"n={p.n} s={p.s_requested} m={p.m}: infeasible as written; tuned"
         else:
             s_txt = f"s={p.s}" + (f" [{p.s_requested}]" if p.s != p.s_requested else "")
             d_req = p.d_requested

@@ -38,6 +38,7 @@ def advise(
     min_stragglers: int = 0,
     max_stragglers: int | None = None,
     max_load: int | None = None,
+    m_values: Sequence[int] | None = None,
     max_bytes: float | None = None,
     max_cond: float | None = None,
     max_error: float | None = None,
@@ -87,6 +88,8 @@ def advise(
         at equal s; a code that can only reach a larger s is then left out).
     max_load : int
         Largest computation load d.
+    m_values : list of int
+        Only these communication reductions m (schemes with an m; default: every m).
     max_bytes : float
         Largest bytes per round (all n messages).
     max_cond, max_error : float
@@ -156,6 +159,7 @@ def advise(
         min_stragglers=min_stragglers,
         max_stragglers=max_stragglers,
         max_load=max_load,
+        m_values=tuple(m_values) if m_values is not None else None,
         max_bytes=max_bytes,
         max_cond=max_cond,
         max_error=max_error,

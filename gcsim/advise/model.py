@@ -203,6 +203,7 @@ class Settings:
     min_stragglers: int = 0
     max_stragglers: int | None = None
     max_load: int | None = None
+    m_values: tuple[int, ...] | None = None
     max_bytes: float | None = None
     max_cond: float | None = None
     max_error: float | None = None
@@ -236,6 +237,14 @@ class Settings:
                 )
         if s.max_load is not None:
             _int("max_load", s.max_load, 1)
+        if s.m_values is not None:
+            if isinstance(s.m_values, (int, str)) or not s.m_values:
+                raise InvalidInputError(
+                    f"m_values must be a non-empty list of integers >= 1; got {s.m_values!r}"
+                )
+            for v in s.m_values:
+                _int("m_values", v, 1)
+            s = replace(s, m_values=tuple(int(v) for v in s.m_values))
         _positive("max_bytes", s.max_bytes)
         _positive("max_cond", s.max_cond)
         _positive("max_error", s.max_error)

@@ -479,6 +479,8 @@ class Search:
                 keep &= (S > 0) | (M > 1)
             if info.exact and st.max_load is not None:
                 keep &= S + M <= st.max_load  # d >= s + m for an exact code
+            if st.m_values is not None and info.supports_m:
+                keep &= np.isin(M, st.m_values)
             S, M = S[keep], M[keep]
             if self.objective == "loss" and not info.exact:
                 # inexact codes under the loss objective: each point trains a model;

@@ -43,11 +43,12 @@ def time_to_target(records: pd.DataFrame, target: float | None) -> dict[str, flo
 
 
 def target_summary(summary: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Per scheme (and every other column of ``by`` present): mean time to target over
-    the replicates that reached it, its t-interval, and how many reached it.
+    """Per scheme: mean time to target over the replicates that reached it, its
+    t-interval, and how many reached it.
 
     Columns: ``scheme``, ``reached``, ``replicates``, ``mean``, ``lo``, ``hi`` (seconds;
-    NaN where no replicate reached the target)."""
+    ``mean`` NaN where no replicate reached the target, ``lo`` and ``hi`` NaN where
+    fewer than two did: no interval)."""
     from scipy import stats
 
     rows = []
@@ -61,8 +62,7 @@ def target_summary(summary: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         if got.size > 1:
             half = float(stats.t.ppf(0.5 + level / 2, got.size - 1) * got.std(ddof=1))
             half /= math.sqrt(got.size)
-        elif got.size == 1:
-            half = 0.0
+
         rows.append(
             {
                 "scheme": str(scheme),
@@ -82,8 +82,8 @@ def loss_bands(
     """Mean loss of several runs on a common time grid, with its t-interval.
 
     ``runs``: one ``(end_times, losses)`` per replicate (finite values, times
-    increasing). The grid runs from the earliest first round's end to the earliest
-    last round's end (where every run has a value). Returns arrays ``time``, ``mean``,
+    increasing). The grid runs from the latest first round's end to the earliest last
+    round's end (where every run has a value). Returns arrays ``time``, ``mean``,
     ``lo``, ``hi`` and the number of runs ``k`` (``lo = hi = mean`` when k = 1)."""
     from scipy import stats
 

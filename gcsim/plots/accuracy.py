@@ -19,12 +19,15 @@ __all__ = ["ACCURACY_COLUMNS", "plot_time_to_accuracy", "time_to_accuracy_data"]
 ACCURACY_COLUMNS = ("scheme", "n", "s", "time", "mean", "lo", "hi", "k")
 
 
-def time_to_accuracy_data(results: ResultsLike, *, n: int | None = None) -> pd.DataFrame:
+def time_to_accuracy_data(
+    results: ResultsLike, *, n: int | None = None, target: float | None = None
+) -> pd.DataFrame:
     """Mean loss curves with 95% bands (one row per scheme and grid time) of one cluster.
 
     The cluster (n, requested s) is chosen as for the loss figure. Each scheme's
     replicates are put on one time grid (:func:`gcsim.analysis.accuracy.loss_bands`).
-    ``attrs["target"]`` is the scenario's ``[accuracy] target_loss`` (None without one)
+    ``attrs["target"]`` is ``target``, by default the scenario's ``[accuracy]
+    target_loss`` (None without one)
     and ``attrs["targets"]`` the per-scheme time to target
     (:func:`gcsim.analysis.accuracy.target_summary`) at that cluster.
     """
@@ -67,8 +70,9 @@ def time_to_accuracy_data(results: ResultsLike, *, n: int | None = None) -> pd.D
     if not parts:
         return empty
     out = pd.concat(parts, ignore_index=True)
-    resolved = getattr(results, "resolved", None) or {}
-    target = (resolved.get("accuracy") or {}).get("target_loss")
+    if target is None:
+        resolved = getattr(results, "resolved", None) or {}
+        target = (resolved.get("accuracy") or {}).get("target_loss")
     out.attrs["target"] = float(target) if target else None
     summ = ok_summary(results)
     keep = summ
@@ -139,6 +143,8 @@ def plot_time_to_accuracy(
                 )
                 continue
             lo, hi = float(r["lo"]), float(r["hi"])
+            if not np.isfinite(hi):  # one replicate reached it: no interval
+                lo = hi = float(r["mean"])
             ax.errorbar(
                 [r["mean"]],
                 [yi],

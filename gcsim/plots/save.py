@@ -363,19 +363,36 @@ def figure_plan(results: ResultsLike) -> list[FigurePlan]:
         _faceted(plan, results, loss_vs_time_data, n=n_used, s=s_used)
     plans.append(plan)
 
+    # two panels already: other swept factors are never pooled into the bands, one
+    # combination is drawn and the note says which
+    target = ((getattr(results, "resolved", None) or {}).get("accuracy") or {}).get("target_loss")
+    subsets, _ = facets(results, _HANDLED.get("loss_vs_time", set()))
+    title, sub = subsets[0]
     plan = _plan(
         "time_to_accuracy",
-        time_to_accuracy_data(results),
+        time_to_accuracy_data(sub, target=target),
         "no finite training loss: the scenario trains no model",
     )
-    if plan.drawn and not plan.data.attrs.get("target"):
+    if plan.drawn and not target:
         plan.reason = "no [accuracy] target_loss in the scenario"
     elif plan.drawn:
         n_used = plan.data["n"].iloc[0]
+        picked = []
+        if title:
+            picked.append(
+                f"at {title}"
+                + (
+                    f" (the first of {len(subsets)} combinations of the other swept "
+                    "factors; filter the results to draw another)"
+                    if len(subsets) > 1
+                    else ""
+                )
+            )
         plan.note = _join(
             [
                 _n_note(results, n_used) or f"n = {n_used}",
                 *_s_note(plan.data),
+                *picked,
                 f"bands over {int(plan.data['k'].max())} replicate(s)",
             ]
         )

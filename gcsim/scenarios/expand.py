@@ -483,7 +483,10 @@ def _scheme_points(
         _check_size(sc, size, assign, sch["label"])
         eff = effective_params(name, n, s, m, options, cache=cache)
     except InfeasibleParametersError as exc:
-        status, error = "infeasible", str(exc)
+        if not (sc.get("tune") or {}).get("enabled"):
+            status, error = "infeasible", str(exc)
+        # tuned: the scenario's own s and m are a starting point; the tuning decides
+        # (and says infeasible when no configuration of the scheme fits)
     except ScenarioError:  # already says where
         raise
     except GcsimError as exc:

@@ -320,16 +320,11 @@ def _tune_in_pool(points: list[Point], folder: Path, jobs: int, progress: bool) 
     """The advisor searches of a tuned sweep, run in the pool before the points (they are
     independent; in the sweep's process they were a serial part: 9 s of paper-comparison's
     77 s at one job) and added to ``tuning.json``, which :func:`tune_points` then reads."""
-    from gcsim.scenarios.tune import _key
+    from gcsim.scenarios.tune import _key, read_tuning
 
     todo = [p for p in points if p.status != "infeasible" and p.spec.get("tune")]
     path = folder / "tuning.json"
-    known: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            known = dict(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError):
-            known = {}
+    known = read_tuning(path)
     by_key: dict[str, dict[str, Any]] = {}
     for p in todo:
         by_key.setdefault(_key(p.spec), p.spec)
@@ -346,11 +341,12 @@ def _tune_in_pool(points: list[Point], folder: Path, jobs: int, progress: bool) 
         futures = {ex.submit(_tune_task, by_key[k]): k for k in missing}
         for fut in as_completed(futures):
             known[futures[fut]] = fut.result()
+            # kept as they come: an interrupted tuning resumes where it stopped
+            atomic_write_text(path, json.dumps(known, indent=1, sort_keys=True))
     except BaseException:
         _stop_pool(ex)
         raise
     ex.shutdown(wait=True)
-    atomic_write_text(path, json.dumps(known, indent=1, sort_keys=True))
 
 
 def _stop_pool(ex: Executor) -> None:

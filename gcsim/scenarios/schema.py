@@ -358,8 +358,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "target_loss": Field(
             "float",
             REQUIRED,
-            "training loss to reach: the summary gets time_to_target and rounds_to_target "
-            "(simulated), the figures time_to_accuracy (a workload that trains a model)",
+            "training loss to reach: the summary gets time_to_target and rounds_to_target, "
+            "the figures time_to_accuracy (a workload that trains a model)",
             minimum=0,
             exclusive_min=True,
             finite=True,
@@ -560,6 +560,12 @@ def validate(data: Any, *, default_name: str = "scenario") -> dict[str, Any]:
     out["live"] = _fill("live", data.get("live", {}))
     if "accuracy" in data:  # only when written (results folders of older scenarios resume)
         out["accuracy"] = _fill("accuracy", data["accuracy"])
+        if out["workload"]["model"] in ("none", "random-vectors"):
+            raise ScenarioError(
+                f"accuracy.target_loss: workload {out['workload']['model']!r} trains no "
+                "model, so no loss can reach a target; use workload.model = 'logistic' or "
+                "'softmax', or remove [accuracy]"
+            )
     if "tune" in data:  # only when written: results folders of untuned scenarios resume
         out["tune"] = _fill("tune", data["tune"])
     out["output"] = _fill("output", data.get("output", {}))

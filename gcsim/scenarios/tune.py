@@ -56,6 +56,8 @@ def _key(spec: Mapping[str, Any]) -> str:
         "costs",
         "delays",
         "workload",
+        "failed_workers",
+        "round_timeout",
         "tune",
     )
     return json.dumps({k: spec.get(k) for k in keep}, sort_keys=True, default=str)
@@ -86,20 +88,36 @@ def _cluster(spec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _variants(name: str, given: Mapping[str, Any], tune_options: bool) -> list[dict[str, Any]]:
-    """Option sets to search: the given options alone, or (tuning options) every
-    registry example that agrees with the given ones, completed by them."""
+def _variants(
+    name: str, given: Mapping[str, Any], tune_options: bool, n: int, s: int
+) -> list[dict[str, Any]] | None:
+    """Option sets to search: the given options alone; or, tuning options, None when
+    none are given (the advisor's own variants: the registry examples, sized for this
+    cluster) and otherwise every registry example that agrees with the given options,
+    completed by them, whose options are valid at this n (an example's ``speeds`` list
+    is sized for its own n)."""
     if not tune_options:
         return [dict(given)]
+    if not given:
+        return None
     from gcsim.codes import scheme_info
+    from gcsim.errors import InfeasibleParametersError
 
+    info = scheme_info(name)
     out: list[dict[str, Any]] = []
-    for ex in scheme_info(name).examples:
+    for ex in info.examples:
         opts = dict(ex.options)
-        if all(opts.get(k, v) == v for k, v in given.items()):
-            merged = {**opts, **given}
-            if merged not in out:
-                out.append(merged)
+        if not all(opts.get(k, v) == v for k, v in given.items()):
+            continue
+        merged = {**opts, **given}
+        try:
+            info.effective(n, s, 1, **merged)
+        except InfeasibleParametersError:
+            pass  # infeasible at m = 1 only, perhaps: the advisor tries every m
+        except GcsimError:
+            continue  # options that do not fit this n
+        if merged not in out:
+            out.append(merged)
     return out or [dict(given)]
 
 
@@ -122,6 +140,11 @@ def _kept_rule(spec: Mapping[str, Any], picked: str) -> str:
     return str(spec["decode_rule"]) if spec["decode_rule"] in INEXACT_RULES else picked
 
 
+def _variant_map(spec: Mapping[str, Any], tune_options: bool) -> dict[str, Any] | None:
+    v = _variants(spec["code"], spec["options"], tune_options, int(spec["n"]), int(spec["s"]))
+    return None if v is None else {spec["code"]: v}
+
+
 def _ask(spec: Mapping[str, Any], s_lo: int, s_hi: int | None) -> Any:
     from gcsim.advise import advise
     from gcsim.codes import scheme_info
@@ -135,11 +158,12 @@ def _ask(spec: Mapping[str, Any], s_lo: int, s_hi: int | None) -> Any:
         min_stragglers=s_lo if info.supports_s else 0,
         max_stragglers=s_hi if info.supports_s else None,
         max_load=int(tune["load"]) or None,
+        m_values=None if "m" in params else (int(spec["m"]),),
         exact_only=False,
         schemes=[spec["code"]],
         policies=(spec["policy"],),
         rules=_rules(spec["decode_rule"], "decode_rule" in params),
-        variants={spec["code"]: _variants(spec["code"], spec["options"], "options" in params)},
+        variants=_variant_map(spec, "options" in params),
         objective=tune["objective"],
         top=1,
         rounds=rounds,
@@ -156,35 +180,41 @@ def _tune_one(spec: Mapping[str, Any]) -> dict[str, Any]:
     info = scheme_info(spec["code"])
     s = int(spec["s"])
     load = int(spec["tune"]["load"])
-    params = set(spec["tune"]["params"])
-    n = int(spec["n"])
     note = ""
     tries: list[tuple[int, int | None]]
-    if load and info.exact:
-        # equal computation: at least s within the load budget
-        tries = [(s, None)]
+    if not info.supports_s:
+        tries = [(0, 0)]
+    elif load and info.exact:
+        tries = [(s, None)]  # equal computation: at least s within the load budget
+    elif info.exact:
+        # equal s: exactly s, else the smallest larger s the code reaches
+        tries = [(s, s), (s, None)]
     else:
-        # equal s (and an inexact code's s is its accuracy knob: kept as asked)
-        tries = [(x, x) for x in range(s, n)] if info.supports_s else [(0, 0)]
-    advice = None
+        tries = [(s, s)]  # an inexact code's s is its accuracy knob: kept as asked
+    rows: list[Any] = []
     why = ""
     for lo, hi in tries:
         try:
             advice = _ask(spec, lo, hi)
-            break
         except GcsimError as exc:
             why = str(exc)
             continue
-    if advice is None:
+        rows = [r for r in advice.ranked if r.verified or r is advice.best]
+        if hi is None and not load and rows:  # the nearest s above the requested one
+            low = min(r.s for r in rows)
+            rows = [r for r in rows if r.s == low]
+        if rows:
+            break
+    if not rows:
         raise InfeasibleParametersError(
             f"tuning {spec['code']} found no configuration (s = {s}"
             + (f", d <= {load}" if load else "")
-            + f"): {why}"
+            + f"): {why or 'none is feasible'}"
         )
-    best = advice.best
+    best = rows[0]
     if not load and info.supports_s and best.s != s:
         note = f"no configuration at s = {s} exactly; the nearest is s = {best.s}"
-    m = best.m if "m" in params else int(spec["m"])
+    m = int(best.m)
     return {
         "s": int(best.s_req),
         "m": int(m),
@@ -198,6 +228,28 @@ def _tune_one(spec: Mapping[str, Any]) -> dict[str, Any]:
         "objective": str(spec["tune"]["objective"]),
         "note": note,
     }
+
+
+def read_tuning(path: Path) -> dict[str, Any]:
+    """The answers kept in ``tuning.json`` ({} when there is none yet).
+
+    Raises
+    ------
+    GcsimError
+        The file is unreadable: re-tuning could pick other configurations than the
+        finished points ran with, so the folder must be started again."""
+    if not path.is_file():
+        return {}
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(known, dict):
+            raise TypeError("not a JSON object")
+        return dict(known)
+    except (ValueError, TypeError, OSError) as exc:
+        raise GcsimError(
+            f"{path}: cannot read the tuning of the finished points ({type(exc).__name__}); "
+            "use --restart to move the folder aside and tune again"
+        ) from None
 
 
 def describe(t: Mapping[str, Any]) -> str:
@@ -226,11 +278,8 @@ def tune_points(points: list[Any], folder: Path | None = None, *, progress: bool
         return 0
     path = folder / "tuning.json" if folder is not None else None
     known: dict[str, Any] = {}
-    if path is not None and path.is_file():
-        try:
-            known = dict(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError):
-            known = {}
+    if path is not None:
+        known = read_tuning(path)
     keys = list(dict.fromkeys(_key(p.spec) for p in todo))
     searches = 0
     missing = [k for k in keys if k not in known]

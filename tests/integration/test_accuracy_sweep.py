@@ -88,7 +88,27 @@ def test_bad_accuracy_tables_are_one_line(tmp_path: Path) -> None:
         with pytest.raises(ScenarioError, match=words) as err:
             load_scenario(path)
         assert "\n" not in str(err.value)
+    path.write_text(
+        TEXT.format(target=0.5, workload='model = "none"\ndimension = 10'), encoding="utf-8"
+    )
+    with pytest.raises(ScenarioError, match="trains no model") as err:
+        load_scenario(path)
+    assert "\n" not in str(err.value)
     text = TEXT.format(target=0.5, workload=SOFTMAX)
     path.write_text(text.replace("[accuracy]", "[accuracy]\nloss = 1"), encoding="utf-8")
     with pytest.raises(ScenarioError, match="accuracy.loss: unknown key"):
         load_scenario(path)
+
+
+@pytest.mark.slow
+def test_other_swept_factors_are_not_pooled_into_the_bands(tmp_path: Path) -> None:
+    path = tmp_path / "acc.toml"
+    text = TEXT.format(target=0.86, workload=SOFTMAX)
+    text = text.replace("replicates = 3", "replicates = 2").replace("rounds = 60", "rounds = 20")
+    path.write_text(text + '\n[sweep]\n"delays.compute.rate" = [100.0, 200.0]\n')
+    resolved, text, _ = load_scenario(path)
+    run_sweep(resolved, text, folder=tmp_path / "out", jobs=1, progress=False)
+    readme = (tmp_path / "out" / "figures" / "README.md").read_text(encoding="utf-8")
+    line = next(ln for ln in readme.splitlines() if ln.startswith("| time_to_accuracy |"))
+    # two replicates at one rate, not four pooled over both rates
+    assert "bands over 2 replicate(s)" in line and "the first of 2 combinations" in line

@@ -163,3 +163,33 @@ def test_bad_tune_settings_are_one_clear_line(tmp_path: Path, setting: str, word
         load_scenario(path, (setting,))
     msg = str(err.value)
     assert words in msg and "\n" not in msg
+
+
+def _points(tmp_path: Path, text_extra: str, sets: tuple[str, ...]) -> list:
+    from gcsim.scenarios.expand import expand
+
+    path = _scenario(tmp_path, extra=text_extra)
+    points = expand(load_scenario(path, sets)[0])
+    tune_points(points, tmp_path)
+    return points
+
+
+def test_tuning_works_at_any_n_and_reaches_the_nearest_s(tmp_path: Path) -> None:
+    """n = 10: the registry's example options sized for n = 12 are not searched (they
+    made the whole search fail); frc at s = 2 (3 does not divide 10) is tuned to the
+    nearest s it reaches instead of being infeasible."""
+    points = _points(tmp_path, "", ("cluster.n=10",))
+    by = {p.scheme: p for p in points}
+    assert all(p.status != "infeasible" for p in points), [p.error for p in points]
+    assert by["grouped-gaussian"].spec["options"]["generator"] == "gaussian"
+    frc = by["frc"]
+    assert frc.s is not None and frc.s > 2 and 10 % (frc.s + 1) == 0
+    assert "nearest" in frc.adjusted
+
+
+def test_m_stays_the_scenarios_when_it_is_not_tuned(tmp_path: Path) -> None:
+    points = _points(tmp_path, 'params = ["decode_rule"]', ("code.m=2",))
+    for p in points:
+        t = p.spec["tuned"]
+        assert p.m == t["m"] == (2 if p.code != "frc" else 1)
+        assert t["d"] == p.d  # the record describes the code that runs
