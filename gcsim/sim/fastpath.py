@@ -194,7 +194,21 @@ def _decode_instants(
     code: GradientCode, T: np.ndarray, rule: DecodeRule, round_timeout: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each round's decision instant and whether it failed: a failed round lasts until
-    its last finite arrival (or the timeout)."""
+    its last finite arrival (or the timeout).
+
+    Rule ``deadline`` (inexact codes): a round ends at the timeout or at its last finite
+    arrival, whichever is first, and decodes whoever arrived by then (ties included, as
+    in the protocol) when the code accepts that set."""
+    if rule.kind == "deadline" and round_timeout is not None:
+        with np.errstate(invalid="ignore"):
+            last = np.where(np.isfinite(T), T, -np.inf).max(axis=1)
+        nobody = ~np.isfinite(last)  # no worker had work: the round ends at its start
+        t = np.where(nobody, 0.0, np.minimum(last, round_timeout))
+        failed = nobody.copy()
+        for r in np.flatnonzero(~nobody).tolist():
+            R = np.flatnonzero(T[r] <= t[r])
+            failed[r] = not (len(R) and code.is_decodable(R))
+        return t, failed
     t = completion_times(code, T, rule)
     failed = ~np.isfinite(t)
     if round_timeout is not None:

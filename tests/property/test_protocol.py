@@ -278,3 +278,44 @@ def test_general_rule_bisection_finds_the_first_decodable_prefix(name):
                 want = T[r, i]
                 break
         assert got[r] == want
+
+
+INEXACT_CASES = [
+    ("ignore-stragglers", 6, 2, 1, {}),
+    ("frc-approx", 6, 2, 1, {"d": 2}),
+    ("sgc", 6, 1, 1, {"d": 2}),
+    ("bernoulli", 5, 1, 1, {"d": 2}),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case=st.sampled_from(INEXACT_CASES),
+    timeout=st.sampled_from([0.75, 1.0, 2.5]),
+    data=st.data(),
+)
+def test_deadline_rule_fast_path_and_des_give_the_protocols_records(case, timeout, data):
+    """The deadline rule (inexact codes) on tie-heavy draws with failed workers: a round
+    ends at the timeout or its last finite arrival, ties at that instant included."""
+    name, n, s, m, opts = case
+    code = gcsim.make_code(name, n=n, s=s, m=m, rng=0, **opts)
+    rounds = 4
+    C, X = data.draw(draws(n, rounds))
+    ref = replay(code, C, X, rule="deadline", timeout=timeout)
+    ref_df = frame(ref.records)
+    kernels = RoundKernels(code, None, CostModel(), 16, np.random.default_rng(0))
+    rule_obj = RoundProtocol(code, rule="deadline", round_timeout=timeout).rule
+    cols, wrows = run_fast(
+        code, kernels, ArraySampler(C), ArraySampler(X), rule_obj, rounds, timeout, True, 0
+    )
+    fast = pd.DataFrame(cols)
+    proto = RoundProtocol(code, rule="deadline", round_timeout=timeout, record_workers=True)
+    kernels = RoundKernels(code, None, CostModel(), 16, np.random.default_rng(0))
+    DESServer(proto, kernels, ArraySampler(C), ArraySampler(X), Network(), rounds).run()
+    des = frame(proto.records)
+    for got in (fast, des):
+        for col in ("decoded", "decode_at", "duration", "start", "end", "n_responders", "early"):
+            np.testing.assert_allclose(
+                got[col].to_numpy(dtype=float), ref_df[col].to_numpy(dtype=float), err_msg=col
+            )
+    assert_same_workers(pd.DataFrame(wrows, columns=list(WORKER_COLUMNS)), ref.worker_rows)

@@ -114,20 +114,22 @@ def test_exact_codes_decode_as_soon_as_decodable_under_the_inexact_rules():
 def test_deadline_rule_decodes_whoever_arrived(name, opts):
     """A round ends at the deadline with every worker that arrived by then (or at the
     last arrival when everybody answered sooner); it fails only when nobody arrived (or
-    the code cannot estimate from so few: ignore-stragglers needs n - s)."""
+    the code cannot estimate from so few: ignore-stragglers needs n - s). The fast path
+    gives the DES's records."""
     code = _code(name, opts)
     timeout = 1.2 * float(code.loads.mean())  # (the compute delay scales with the load)
-    res = gcsim.simulate(
-        code,
+    kw = dict(
         delays=DELAYS,
         iterations=40,
         seed=5,
         decode_rule="deadline",
         round_timeout=timeout,
         workload={"model": "random-vectors", "dimension": 5},
-        record_workers=True,
     )
-    assert res.engine == "des"
+    res = gcsim.simulate(code, engine="des", record_workers=True, **kw)
+    fast = gcsim.simulate(code, **kw)
+    assert fast.engine == "fast"  # the automatic choice
+    _same(res.records, fast.records)
     rec, w = res.records, res.workers
     for r in rec.itertuples():
         rows = w[w["round"] == r.round]
