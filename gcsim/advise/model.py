@@ -299,27 +299,51 @@ def cluster_from_scenario(path: str | Path, sets: Sequence[str] = ()) -> dict[st
     except OSError as exc:
         raise InvalidInputError(f"{path}: cannot read the scenario: {exc}") from None
     cl = resolved["cluster"]
-    net = {k: v for k, v in dict(cl["network"]).items() if k in Network.__dataclass_fields__}
-    wl = dict(resolved.get("workload") or {"model": "none"})
+    return cluster_kwargs(
+        n=cl["n"],
+        delays=resolved["delays"],
+        network=cl["network"],
+        costs=cl["costs"],
+        load_mode=cl["load_mode"],
+        workload=resolved.get("workload"),
+        where=str(path),
+    )
+
+
+def cluster_kwargs(
+    *,
+    n: int,
+    delays: Mapping[str, Any],
+    network: Mapping[str, Any],
+    costs: Mapping[str, Any],
+    load_mode: str,
+    workload: Mapping[str, Any] | None,
+    where: str,
+) -> dict[str, Any]:
+    """Keyword arguments of :func:`advise` for a scenario's cluster (its resolved
+    ``[cluster]`` parts, ``[delays]`` and ``[workload]``): a timing-only or
+    random-vectors workload gives ``dimension``, a training one ``workload``; the
+    message precision follows ``bytes_per_value`` (or the workload's ``dtype``)."""
+    net = {k: v for k, v in dict(network).items() if k in Network.__dataclass_fields__}
+    wl = dict(workload or {"model": "none"})
     out: dict[str, Any] = {
-        "n": cl["n"],
-        "delays": resolved["delays"]["compute"],
-        "comm_delays": resolved["delays"]["comm"],
+        "n": n,
+        "delays": delays["compute"],
+        "comm_delays": delays["comm"],
         "network": net,
-        "costs": dict(cl["costs"]),
-        "load_mode": cl["load_mode"],
+        "costs": dict(costs),
+        "load_mode": load_mode,
     }
     dtype = "float32" if int(net.get("bytes_per_value", 8)) == 4 else "float64"
-    if wl.get("model") == "none":
+    if wl.get("model") in ("none", "random-vectors"):
         out["dimension"] = int(wl.get("dimension", 1000))
-    elif wl.get("model") == "random-vectors":
-        out["dimension"] = int(wl.get("dimension", 1000))
-        dtype = str(wl.get("dtype", dtype))
+        if wl.get("model") == "random-vectors":
+            dtype = str(wl.get("dtype", dtype))
     else:
         out["workload"] = wl
     if int(net.get("bytes_per_value", 8)) not in (4, 8):
         raise InvalidInputError(
-            f"{path}: the advisor models float32 or float64 messages (bytes_per_value 4 or "
+            f"{where}: the advisor models float32 or float64 messages (bytes_per_value 4 or "
             f"8); got {net.get('bytes_per_value')}"
         )
     net["bytes_per_value"] = DTYPES[dtype]

@@ -64,28 +64,17 @@ def _key(spec: Mapping[str, Any]) -> str:
 
 
 def _cluster(spec: Mapping[str, Any]) -> dict[str, Any]:
-    from gcsim.advise.model import DTYPES
-    from gcsim.sim.network import Network
+    from gcsim.advise.model import cluster_kwargs
 
-    net = {k: v for k, v in dict(spec["network"]).items() if k in Network.__dataclass_fields__}
-    wl = dict(spec.get("workload") or {"model": "none"})
-    out: dict[str, Any] = {
-        "n": spec["n"],
-        "delays": spec["delays"]["compute"],
-        "comm_delays": spec["delays"]["comm"],
-        "costs": dict(spec["costs"]),
-        "load_mode": spec["load_mode"],
-    }
-    dtype = "float32" if int(net.get("bytes_per_value", 8)) == 4 else "float64"
-    if wl.get("model") in ("none", "random-vectors"):
-        out["dimension"] = int(wl.get("dimension", 1000))
-        dtype = str(wl.get("dtype", dtype))
-    else:
-        out["workload"] = wl
-    net["bytes_per_value"] = DTYPES[dtype]
-    out["network"] = net
-    out["dtype"] = dtype
-    return out
+    return cluster_kwargs(
+        n=spec["n"],
+        delays=spec["delays"],
+        network=spec["network"],
+        costs=spec["costs"],
+        load_mode=spec["load_mode"],
+        workload=spec.get("workload"),
+        where=f"tuning {spec['code']}",
+    )
 
 
 def _variants(

@@ -7,7 +7,28 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Workload"]
+__all__ = ["Workload", "check_positive"]
+
+
+def check_positive(
+    workload: str, name: str, value: Any, *, integer: bool = False, allow_zero: bool = False
+) -> Any:
+    """``value`` when it is a finite number (an integer with ``integer``) > 0 (>= 0 with
+    ``allow_zero``); else one InvalidInputError line naming the workload parameter."""
+    from gcsim.errors import InvalidInputError, excerpt
+
+    ok = (
+        isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if integer
+        else isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and np.isfinite(value)
+    )
+    if not ok or (value < 0 if allow_zero else value <= 0):
+        kind = "an integer" if integer else "a number"
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidInputError(f"{workload}: {name} must be {kind} {bound}; got {excerpt(value)}")
+    return value
 
 
 class Workload(ABC):

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.errors import InvalidInputError, excerpt
-from gcsim.workload.base import Workload
+from gcsim.errors import InvalidInputError
+from gcsim.workload.base import Workload, check_positive
 
 
 def expit(z: np.ndarray) -> np.ndarray:
@@ -25,18 +25,7 @@ __all__ = ["LogisticRegression"]
 
 
 def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> Any:
-    ok = (
-        isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-        if integer
-        else isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and np.isfinite(value)
-    )
-    if not ok or (value < 0 if allow_zero else value <= 0):
-        kind = "integer" if integer else "number"
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidInputError(f"logistic: {name} must be a {kind} {bound}; got {excerpt(value)}")
-    return value
+    return check_positive("logistic", name, value, integer=integer, allow_zero=allow_zero)
 
 
 class LogisticRegression(Workload):

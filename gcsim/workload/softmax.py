@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.errors import InvalidInputError, excerpt
-from gcsim.workload.base import Workload
+from gcsim.workload.base import Workload, check_positive
 
 __all__ = ["DATASETS", "SoftmaxRegression", "load_dataset"]
 
@@ -51,19 +51,7 @@ def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check(name: str, value: Any, *, integer: bool = False, zero: bool = False) -> Any:
-    ok = (
-        isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-        if integer
-        else isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and np.isfinite(value)
-    )
-    if not ok or (value < 0 if zero else value <= 0):
-        kind = "an integer" if integer else "a number"
-        raise InvalidInputError(
-            f"softmax: {name} must be {kind} {'>= 0' if zero else '> 0'}; got {excerpt(value)}"
-        )
-    return value
+    return check_positive("softmax", name, value, integer=integer, allow_zero=zero)
 
 
 class SoftmaxRegression(Workload):
